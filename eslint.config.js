@@ -1,0 +1,38 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Import boundaries of DESIGN.md §4, enforced: a forbidden import fails lint.
+ * tensor/errors import nothing of ours; kernels and quant import only tensor/errors; nn imports
+ * quant and kernels; io imports tensor/errors and nn; only cli and node-only helpers touch `node:`.
+ */
+const boundary = (files, forbidden, message, ignores = []) => ({
+  files,
+  ignores,
+  rules: {
+    'no-restricted-imports': ['error', { patterns: forbidden.map((group) => ({ group: [group], message })) }],
+  },
+});
+
+const NODE = ['node:*', 'fs', 'path', 'os', 'worker_threads', 'child_process', 'url'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/peers/**', 'examples/browser/dist/**', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  boundary(['src/errors.ts'], ['./*', '../*', ...NODE], 'errors.ts depends on nothing (DESIGN §4)'),
+  boundary(['src/tensor.ts'], ['./!(errors.js)', '../*', ...NODE], 'tensor.ts depends on errors.ts alone (DESIGN §4)'),
+  boundary(['src/random.ts'], ['./nn/*', './quant/*', './kernels/*', './io/*', './cli/*', ...NODE], 'random.ts imports only errors/tensor (DESIGN §4)'),
+  boundary(['src/kernels/**/*.ts'], ['../nn/*', '../quant/*', '../io/*', '../cli/*', '../random*', ...NODE], 'kernels import only tensor and errors (DESIGN §4)'),
+  boundary(['src/quant/**/*.ts'], ['../nn/*', '../kernels/*', '../io/*', '../cli/*', '../random*', ...NODE], 'quant imports only tensor and errors (DESIGN §4)'),
+  boundary(['src/nn/**/*.ts'], ['../io/*', '../cli/*', ...NODE], 'nn imports quant, kernels, tensor, errors, random (DESIGN §4)'),
+  boundary(['src/io/**/*.ts'], ['../kernels/*', '../quant/*', '../cli/*', ...NODE], 'io imports tensor/errors and nn only; Node file helpers go in src/io/node*.ts (DESIGN §4)', ['src/io/node*.ts']),
+  boundary(['src/index.ts'], [...NODE], 'the main entry must stay free of Node modules so browser bundles work'),
+);

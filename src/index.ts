@@ -1,0 +1,17 @@
+export { Int8LinearError, ShapeError, QuantizationError, FormatError, BackendError } from './errors.js';
+export { Tensor, numel, formatShape, DTYPE_BYTES } from './tensor.js';
+export type { DType, DataTypeMap, TensorData } from './tensor.js';
+export { Generator, manualSeed, defaultGenerator, DEFAULT_SEED } from './random.js';
+export { uniform_, kaimingUniform_, calculateGain, calculateFanInAndFanOut } from './nn/init.js';
+export type { KaimingOptions } from './nn/init.js';
+export { Linear } from './nn/linear.js';
+export type { LinearOptions } from './nn/linear.js';
+export { QuantizedLinear } from './nn/quantized-linear.js';
+export type { QuantizedLinearOptions } from './nn/quantized-linear.js';
+export { quantize, dequantize, computeScale, resolveScheme, scaleShape, EPS, RANGES } from './quant/quantize.js';
+export type { Granularity, QuantRange, QuantScheme, ResolvedScheme, QuantizedTensor } from './quant/quantize.js';
+export { roundHalfEven } from './quant/round.js';
+export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
+export { referenceLinear, referenceLinearF32, createReferenceBackend } from './kernels/reference.js';
+export { availableBackends } from './kernels/available.js';
+export type { Backend, KernelWeight, LinearArgs } from './kernels/types.js';

@@ -1,0 +1,49 @@
+/**
+ * The one weight layout every kernel reads (DESIGN §5.2: defined once, everything derives from it).
+ *
+ * `values[o * k + i]` is the int8 weight of output channel `o` and input feature `i` (PyTorch's
+ * (out_features, in_features) row-major layout). Row `o` is split into `k / groupSize` groups of
+ * `groupSize` consecutive elements; group `g` of row `o` has scale `scales[o * (k / groupSize) + g]`.
+ * Per channel is `groupSize = k`; per tensor is per channel with the one scale repeated on every row.
+ *
+ *   y[m, o] = Σ_g scales[o, g] · Σ_{i in group g} x[m, i] · values[o, i]  +  bias[o]
+ */
+export interface KernelWeight {
+  /** out_features: rows of `values`. */
+  readonly n: number;
+  /** in_features: columns of `values`. */
+  readonly k: number;
+  readonly values: Int8Array;
+  readonly scales: Float32Array;
+  /** Elements of a row per scale; divides `k`. */
+  readonly groupSize: number;
+}
+
+/** One call of the quantized linear: `out (m, n) = x (m, k) · dequant(weight)ᵀ + bias`. */
+export interface LinearArgs {
+  /** float32 activations, (m, k) row-major. */
+  readonly x: Float32Array;
+  readonly m: number;
+  readonly weight: KernelWeight;
+  /** float32 (n), or null. */
+  readonly bias: Float32Array | null;
+  /** float32 (m, n) row-major; the kernel writes every element. */
+  readonly out: Float32Array;
+}
+
+/**
+ * A compute backend for the quantized linear. Backends may prepare (pack, upload) a weight the first
+ * time they see it and keep that per weight object until `dispose()`. Arguments are validated by the
+ * caller (`QuantizedLinear`) before they reach a backend: kernels never validate.
+ */
+export interface Backend {
+  /** Short stable identifier, e.g. 'reference', 'wasm-simd', 'gpujs'. */
+  readonly name: string;
+  /** What it really runs on here, e.g. 'js-float64', 'webgl2', 'webasm'. */
+  readonly mode: string;
+  /** Whether this backend can run this weight (shape limits, memory). */
+  supports(weight: KernelWeight): boolean;
+  linear(args: LinearArgs): void;
+  /** Frees what the backend holds (wasm memory, GPU contexts); it must not be used afterwards. */
+  dispose(): void;
+}

@@ -1,0 +1,187 @@
+import { BackendError, FormatError, ShapeError } from '../errors.js';
+import { createReferenceBackend } from '../kernels/reference.js';
+import type { Backend, KernelWeight } from '../kernels/types.js';
+import {
+  elementsPerScale,
+  quantize,
+  resolveScheme,
+  scaleShape,
+  type QuantRange,
+  type QuantScheme,
+  type QuantizedTensor,
+  type ResolvedScheme,
+  type Granularity,
+} from '../quant/quantize.js';
+import { Tensor, formatShape } from '../tensor.js';
+import type { Linear } from './linear.js';
+import { checkInput, checkStateDict, outputShape } from './shape.js';
+
+export interface QuantizedLinearOptions extends QuantScheme {
+  /** Whether the layer has a bias; default true, as `nn.Linear`. */
+  bias?: boolean;
+}
+
+/** The kernel view of a quantized weight; per tensor repeats the one scale on every row. */
+function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: ResolvedScheme): KernelWeight {
+  const [n, k] = values.shape;
+  const scales = scheme.granularity === 'tensor' ? new Float32Array(n).fill(scale.data[0]) : scale.data;
+  return { n, k, values: values.data, scales, groupSize: elementsPerScale(k, scheme) };
+}
+
+/**
+ * A Linear layer whose weight is stored as int8 with float32 scales (4x smaller), and whose forward
+ * never builds the float weight: per channel `y[m,o] = scale[o] · Σ_k x[m,k]·q[o,k] + b[o]`, per group
+ * the scale multiplies each group's partial sum. Runs on the reference backend until `to(backend)`.
+ *
+ * State dict keys follow compressed-tensors: `weight` (int8, (out, in)), `weight_scale` (float32,
+ * (1,) | (out, 1) | (out, in / group_size)) and `bias`.
+ *
+ * Shape: input (*, in_features) -> output (*, out_features).
+ *
+ * Example:
+ *   const qfc = QuantizedLinear.fromLinear(new Linear(512, 1024), { granularity: 'group', groupSize: 128 });
+ *   qfc.weightScale.shape;                       // [1024, 4]
+ *   qfc.forward(Tensor.zeros([8, 512])).shape;   // [8, 1024]
+ */
+export class QuantizedLinear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly granularity: Granularity;
+  /** Elements per scale along in_features with granularity 'group', else null. */
+  readonly groupSize: number | null;
+  readonly range: QuantRange;
+  /** int8 (out_features, in_features). */
+  readonly weight: Tensor<'int8'>;
+  /** float32 (1,) per tensor, (out, 1) per channel, (out, in / groupSize) per group. */
+  readonly weightScale: Tensor<'float32'>;
+  readonly bias: Tensor<'float32'> | null;
+  private kernelWeight: KernelWeight;
+  private currentBackend: Backend = createReferenceBackend();
+
+  /** A zero-initialised layer (weights 0, scales 1, bias 0), to be filled by `loadStateDict`. */
+  constructor(inFeatures: number, outFeatures: number, options: QuantizedLinearOptions = {}) {
+    for (const [name, v] of [['in_features', inFeatures], ['out_features', outFeatures]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) {
+        throw new ShapeError(`QuantizedLinear: ${name} must be a positive integer, got ${v}`);
+      }
+    }
+    const { bias = true, ...scheme } = options;
+    const resolved = resolveScheme(scheme, inFeatures);
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.granularity = resolved.granularity;
+    this.groupSize = resolved.groupSize;
+    this.range = resolved.range;
+    this.weight = Tensor.zeros([outFeatures, inFeatures], 'int8');
+    const sShape = scaleShape(outFeatures, inFeatures, resolved);
+    this.weightScale = new Tensor(new Float32Array(sShape.reduce((a, b) => a * b, 1)).fill(1), sShape, 'float32');
+    this.bias = bias ? Tensor.zeros([outFeatures], 'float32') : null;
+    this.kernelWeight = kernelWeight(this.weight, this.weightScale, resolved);
+  }
+
+  /**
+   * Quantizes a float `Linear` (default: per channel, full range); the bias stays float32.
+   *
+   * Example:
+   *   QuantizedLinear.fromLinear(fc, { granularity: 'channel', range: 'restricted' });
+   */
+  static fromLinear(linear: Linear, scheme: QuantScheme = {}): QuantizedLinear {
+    return QuantizedLinear.fromQuantized(quantize(linear.weight, scheme), linear.bias);
+  }
+
+  /** A layer from an already quantized weight (copied) and an optional float32 bias of shape (out,). */
+  static fromQuantized(q: QuantizedTensor, bias: Tensor<'float32'> | null = null): QuantizedLinear {
+    const [out, inF] = q.values.shape;
+    const layer = new QuantizedLinear(inF, out, {
+      bias: bias !== null,
+      granularity: q.granularity,
+      range: q.range,
+      ...(q.groupSize === null ? {} : { groupSize: q.groupSize }),
+    });
+    layer.loadStateDict(bias === null ? { weight: q.values, weight_scale: q.scale } : { weight: q.values, weight_scale: q.scale, bias });
+    return layer;
+  }
+
+  /** The scheme this layer was quantized with. */
+  get scheme(): ResolvedScheme {
+    return { granularity: this.granularity, groupSize: this.groupSize, range: this.range };
+  }
+
+  /** The backend `forward` runs on. */
+  get backend(): Backend {
+    return this.currentBackend;
+  }
+
+  /** The weight as the kernels see it (one layout for all backends; see `KernelWeight`). */
+  get packed(): KernelWeight {
+    return this.kernelWeight;
+  }
+
+  /**
+   * Runs later forwards on `backend`; returns this layer, as PyTorch's `.to(device)` does.
+   * Throws a BackendError if the backend cannot run this layer.
+   */
+  to(backend: Backend): this {
+    if (!backend.supports(this.kernelWeight)) {
+      throw new BackendError(
+        `QuantizedLinear.to: backend '${backend.name}' (${backend.mode}) cannot run a ${this.outFeatures}x${this.inFeatures} ` +
+          `${this.granularity} layer; use another backend from availableBackends()`,
+      );
+    }
+    this.currentBackend = backend;
+    return this;
+  }
+
+  /** `y = x·dequant(W)ᵀ + b` without building the float weight. x: (*, in) -> (*, out). */
+  forward(x: Tensor): Tensor<'float32'> {
+    const m = checkInput(x, this.inFeatures, 'QuantizedLinear');
+    const out = new Float32Array(m * this.outFeatures);
+    if (m > 0) {
+      this.currentBackend.linear({ x: x.data as Float32Array, m, weight: this.kernelWeight, bias: this.bias?.data ?? null, out });
+    }
+    return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
+  }
+
+  /** `{ weight, weight_scale, bias }` (bias only when present), sharing this layer's data. */
+  stateDict(): Record<string, Tensor> {
+    const sd: Record<string, Tensor> = { weight: this.weight, weight_scale: this.weightScale };
+    if (this.bias !== null) sd.bias = this.bias;
+    return sd;
+  }
+
+  /**
+   * Copies `weight` (int8), `weight_scale` (float32) and `bias` in. Keys, dtypes and shapes must
+   * match this layer's exactly (strict, like PyTorch), and scales must be finite and positive;
+   * otherwise it throws and nothing changes.
+   */
+  loadStateDict(state: Readonly<Record<string, Tensor>>): void {
+    const expected: Record<string, { dtype: 'int8' | 'float32'; shape: readonly number[] }> = {
+      weight: { dtype: 'int8', shape: this.weight.shape },
+      weight_scale: { dtype: 'float32', shape: this.weightScale.shape },
+    };
+    if (this.bias !== null) expected.bias = { dtype: 'float32', shape: this.bias.shape };
+    checkStateDict('QuantizedLinear', state, expected);
+    const scales = state.weight_scale.data as Float32Array;
+    for (let i = 0; i < scales.length; i++) {
+      if (!(scales[i] > 0 && scales[i] < Infinity)) {
+        throw new FormatError(
+          `QuantizedLinear.loadStateDict: weight_scale[${i}] = ${scales[i]}; every scale must be finite and positive`,
+        );
+      }
+    }
+    this.weight.data.set(state.weight.data as Int8Array);
+    this.weightScale.data.set(scales);
+    if (this.bias !== null) this.bias.data.set(state.bias.data as Float32Array);
+    // A new object, so backends that cached a packed copy of the old weights pack again.
+    this.kernelWeight = kernelWeight(this.weight, this.weightScale, this.scheme);
+  }
+
+  toString(): string {
+    const group = this.groupSize === null ? '' : `, group_size=${this.groupSize}`;
+    return (
+      `QuantizedLinear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, ` +
+      `bias=${this.bias === null ? 'False' : 'True'}, dtype=int8, granularity=${this.granularity}${group}, ` +
+      `range=${this.range}, scale_shape=${formatShape(this.weightScale.shape)}, backend=${this.currentBackend.name})`
+    );
+  }
+}

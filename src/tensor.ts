@@ -1,0 +1,144 @@
+import { ShapeError } from './errors.js';
+
+/** Element types a Tensor can hold. float16/bfloat16 hold raw 16-bit patterns in a Uint16Array. */
+export type DType = 'float32' | 'int8' | 'float16' | 'bfloat16' | 'float64' | 'int32' | 'uint8';
+
+/** The typed array that backs each dtype. */
+export interface DataTypeMap {
+  float32: Float32Array;
+  int8: Int8Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+  float64: Float64Array;
+  int32: Int32Array;
+  uint8: Uint8Array;
+}
+
+export type TensorData = DataTypeMap[DType];
+
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
+  float32: 4,
+  int8: 1,
+  float16: 2,
+  bfloat16: 2,
+  float64: 8,
+  int32: 4,
+  uint8: 1,
+};
+
+const ARRAY_FOR: Readonly<Record<DType, new (n: number) => TensorData>> = {
+  float32: Float32Array,
+  int8: Int8Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+};
+
+function inferDType(data: TensorData): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Uint8Array) return 'uint8';
+  throw new ShapeError(
+    `Tensor: cannot infer the dtype of a ${(data as object).constructor.name}; ` +
+      `pass it explicitly, e.g. new Tensor(bits, shape, 'float16') for a Uint16Array of half-float bits`,
+  );
+}
+
+/** Number of elements of a shape (1 for the scalar shape []). */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** '(1024, 1)': a shape written the way PyTorch prints torch.Size. */
+export function formatShape(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
+/**
+ * A dense, row-major, contiguous n-d array: `{ data, shape, dtype }`.
+ *
+ * The constructor checks that every dimension is a non-negative integer and that `data.length`
+ * equals the product of the shape, so a Tensor is never inconsistent.
+ *
+ * Shape: any; `shape[0]` is the outermost (slowest-varying) dimension, as in PyTorch.
+ *
+ * Example:
+ *   const x = new Tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+ *   x.shape;  // [2, 3]
+ *   x.dtype;  // 'float32'
+ */
+export class Tensor<D extends DType = DType> {
+  readonly data: DataTypeMap[D];
+  readonly shape: readonly number[];
+  readonly dtype: D;
+
+  constructor(data: DataTypeMap[D], shape: readonly number[], dtype?: D) {
+    const inferred = dtype ?? (inferDType(data) as D);
+    const Expected = ARRAY_FOR[inferred];
+    if (!(data instanceof Expected)) {
+      throw new ShapeError(
+        `Tensor: dtype '${inferred}' needs a ${Expected.name}, got a ${(data as object).constructor.name}`,
+      );
+    }
+    for (let i = 0; i < shape.length; i++) {
+      const d = shape[i];
+      if (!Number.isSafeInteger(d) || d < 0) {
+        throw new ShapeError(
+          `Tensor: shape [${shape.join(', ')}] has dimension ${i} = ${String(d)}; ` +
+            `every dimension must be a non-negative integer`,
+        );
+      }
+    }
+    const n = numel(shape);
+    if (data.length !== n) {
+      throw new ShapeError(
+        `Tensor: data has ${data.length} elements but shape [${shape.join(', ')}] needs ${n}; ` +
+          `pass data of length ${n} or a shape whose product is ${data.length}`,
+      );
+    }
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = inferred;
+  }
+
+  /** A zero-filled tensor. */
+  static zeros<D extends DType = 'float32'>(shape: readonly number[], dtype: D = 'float32' as D): Tensor<D> {
+    return new Tensor(new ARRAY_FOR[dtype](numel(shape)) as DataTypeMap[D], shape, dtype);
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Bytes of element data (not counting this object). */
+  get nbytes(): number {
+    return this.data.length * DTYPE_BYTES[this.dtype];
+  }
+
+  /** A tensor of another shape over the same data (no copy), like PyTorch's `view`. */
+  reshape(shape: readonly number[]): Tensor<D> {
+    return new Tensor(this.data, shape, this.dtype);
+  }
+
+  /** A deep copy. */
+  clone(): Tensor<D> {
+    return new Tensor(this.data.slice() as DataTypeMap[D], this.shape, this.dtype);
+  }
+
+  toString(): string {
+    return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype})`;
+  }
+}
