@@ -32,6 +32,22 @@ export interface LinearArgs {
 }
 
 /**
+ * One call of the W8A8 linear (activations quantized per token, see `quantizeActivations`):
+ * `out[r, o] = fround(xScales[r] * scales[o, g]) ...`: the exact formula is the reference's
+ * `referenceLinearW8A8`; int32 sums are exact for k < 131072.
+ */
+export interface LinearW8A8Args {
+  /** int8 activations, (m, k) row-major. */
+  readonly xq: Int8Array;
+  /** float32 per-row activation scales, (m). */
+  readonly xScales: Float32Array;
+  readonly m: number;
+  readonly weight: KernelWeight;
+  readonly bias: Float32Array | null;
+  readonly out: Float32Array;
+}
+
+/**
  * A compute backend for the quantized linear. Backends may prepare (pack, upload) a weight the first
  * time they see it and keep that per weight object until `dispose()`. Arguments are validated by the
  * caller (`QuantizedLinear`) before they reach a backend: kernels never validate.
@@ -44,6 +60,8 @@ export interface Backend {
   /** Whether this backend can run this weight (shape limits, memory). */
   supports(weight: KernelWeight): boolean;
   linear(args: LinearArgs): void;
+  /** W8A8 forward, for backends that have one (opt-in via `QuantizedLinear`'s `activations: 'int8'`). */
+  linearW8A8?(args: LinearW8A8Args): void;
   /** Frees what the backend holds (wasm memory, GPU contexts); it must not be used afterwards. */
   dispose(): void;
 }
