@@ -4,12 +4,18 @@ import { loadGpuJs, type GpuInstance, type GpuKernel, type GpuMode, type GpuMode
 import { LINEAR_KERNEL_SOURCE, packInt8Rows } from './pack.js';
 
 /**
- * Batch sizes a kernel is compiled for. A call with `m` rows runs on the smallest bucket `>= m`
- * (padding rows are skipped by the kernel); `m` above the largest bucket runs in chunks of it. So a
- * layer compiles at most `M_BUCKETS.length` kernels whatever the batch sizes it sees, each holding
- * its own copy of the packed weights (gpu.js constants live per kernel).
+ * Batch sizes a kernel is compiled for, so a layer compiles at most `M_BUCKETS.length` kernels
+ * whatever the batch sizes it sees (each holds its own copy of the packed weights: gpu.js constants
+ * live per kernel). How `m` rows are split depends on where the kernel runs:
+ * - on a GPU (webgl2, webgl, webgpu, headlessgl) the rows run in chunks of the largest bucket, the
+ *   last on the smallest bucket that holds it; threads of padding rows return at once, which costs
+ *   a GPU almost nothing;
+ * - on the CPU (webasm, cpu) every thread runs the full loops whatever it returns (webasm's SIMD
+ *   lanes execute both sides of a branch: measured, a 256-row kernel takes as long for 17 rows as
+ *   for 256), so the rows are split greedily into buckets that fit, with no padding: 40 rows = 16 + 16 + 8 × 1.
  */
 export const M_BUCKETS: readonly number[] = [1, 16, 256];
+const MAX_BUCKET = M_BUCKETS[M_BUCKETS.length - 1];
 
 /**
  * Largest `bucket * n` output and packed weight this backend takes. Rows are found with a float
@@ -77,6 +83,9 @@ interface KernelCall {
   readonly fresh: boolean;
 }
 
+/** The modes that run on a GPU (the others emulate one on the CPU). */
+export const ON_GPU: readonly GpuMode[] = ['webgl2', 'webgl', 'webgpu', 'headlessgl'];
+
 const REAL_MODES: readonly GpuMode[] = ['webgl2', 'webgl', 'webgpu', 'headlessgl', 'webasm', 'cpu'];
 
 /** gpu.js kernel class name -> the mode it runs in. */
@@ -89,9 +98,14 @@ const KERNEL_MODES: Readonly<Record<string, GpuMode>> = {
   CPUKernel: 'cpu',
 };
 
-function bucketIndex(m: number): number {
-  for (let b = 0; b < M_BUCKETS.length; b++) if (m <= M_BUCKETS[b]) return b;
-  return M_BUCKETS.length - 1;
+/** The bucket index and the number of rows for the next chunk of `remaining` rows (see M_BUCKETS). */
+function nextChunk(remaining: number, pad: boolean): [bucket: number, rows: number] {
+  if (pad) {
+    for (let b = 0; b < M_BUCKETS.length; b++) if (remaining <= M_BUCKETS[b]) return [b, remaining];
+    return [M_BUCKETS.length - 1, MAX_BUCKET];
+  }
+  for (let b = M_BUCKETS.length - 1; b > 0; b--) if (remaining >= M_BUCKETS[b]) return [b, M_BUCKETS[b]];
+  return [0, 1];
 }
 
 /** Device bytes of a built kernel's constants, from gpu.js's own allocations where it exposes them. */
@@ -109,6 +123,8 @@ function constantBytes(kernel: GpuKernel, words: Float32Array, scales: Float32Ar
 class GpuJsBackend implements GpuBackend {
   readonly name = 'gpujs' as const;
   readonly asyncOnly: boolean;
+  /** Whether row chunks are padded up to a bucket (on a GPU) or split exactly (on the CPU); see M_BUCKETS. */
+  private readonly padRows: boolean;
   private readonly layers = new Map<KernelWeight, LayerKernels>();
   private compiled = 0;
   private uploaded = 0;
@@ -119,11 +135,12 @@ class GpuJsBackend implements GpuBackend {
     readonly mode: GpuMode,
   ) {
     this.asyncOnly = mode === 'webgpu';
+    this.padRows = ON_GPU.includes(mode);
   }
 
   supports(weight: KernelWeight): boolean {
     return (
-      M_BUCKETS[M_BUCKETS.length - 1] * weight.n <= MAX_OUTPUT_ELEMENTS &&
+      MAX_BUCKET * weight.n <= MAX_OUTPUT_ELEMENTS &&
       Math.ceil(weight.n / 3) * weight.k <= MAX_PACKED_WORDS
     );
   }
@@ -135,16 +152,18 @@ class GpuJsBackend implements GpuBackend {
           `use \`await backend.linearAsync(args)\` instead of linear(), or create it with mode 'webgl2'`,
       );
     }
-    for (let row = 0; row < args.m; row += M_BUCKETS[M_BUCKETS.length - 1]) {
+    for (let row = 0; row < args.m; ) {
       const call = this.prepare(args, row);
       this.finish(call.kernel(call.x, call.rows) as Float32Array, args, row, call);
+      row += call.rows;
     }
   }
 
   async linearAsync(args: LinearArgs): Promise<void> {
-    for (let row = 0; row < args.m; row += M_BUCKETS[M_BUCKETS.length - 1]) {
+    for (let row = 0; row < args.m; ) {
       const call = this.prepare(args, row);
       this.finish(await call.kernel(call.x, call.rows), args, row, call);
+      row += call.rows;
     }
   }
 
@@ -178,8 +197,7 @@ class GpuJsBackend implements GpuBackend {
       layer = { words: packInt8Rows(weight), kernels: [], xPad: [], bytes: 0 };
       this.layers.set(weight, layer);
     }
-    const rows = Math.min(args.m - row, M_BUCKETS[M_BUCKETS.length - 1]);
-    const b = bucketIndex(rows);
+    const [b, rows] = nextChunk(args.m - row, this.padRows);
     let kernel = layer.kernels[b];
     let x = layer.xPad[b];
     const fresh = kernel === undefined || x === undefined;

@@ -1,13 +1,11 @@
 import { availableBackends as cpuBackends } from '../kernels/available.js';
 import type { Backend } from '../kernels/types.js';
-import { createGpuBackend } from './backend.js';
+import { ON_GPU, createGpuBackend } from './backend.js';
 
-export { createGpuBackend, M_BUCKETS, MAX_OUTPUT_ELEMENTS, MAX_PACKED_WORDS } from './backend.js';
+export { createGpuBackend, M_BUCKETS, ON_GPU, MAX_OUTPUT_ELEMENTS, MAX_PACKED_WORDS } from './backend.js';
 export type { GpuBackend, GpuBackendOptions, GpuStats } from './backend.js';
 export type { GpuMode, GpuModeRequest } from './gpujs.js';
 export { packInt8Rows, packedLength, LANES, LINEAR_KERNEL_SOURCE } from './pack.js';
-
-const ON_GPU: readonly string[] = ['webgl2', 'webgl', 'webgpu', 'headlessgl'];
 
 /**
  * The main entry's backends plus the gpu.js backend in the mode gpu.js really picks here (webgl2 in

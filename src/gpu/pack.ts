@@ -11,8 +11,9 @@ import type { KernelWeight } from '../kernels/types.js';
  *   words[a * k + i] = (q[3a, i] + 128) + 256 · (q[3a+1, i] + 128) + 65536 · (q[3a+2, i] + 128)
  *
  * for a in [0, ceil(n / 3)), rows past `n` padded with q = 0. The kernel unpacks lane `l` exactly:
- * `floor(word / 256^l) - 256 · floor(word / 256^(l+1)) - 128` (division by a power of two, floor and
- * a product below 2^24 are all exact in float32).
+ * `floor(word · 256^-l) - 256 · floor(word · 256^-(l+1)) - 128` (a product with a power of two, floor
+ * and a product below 2^24 are all exact in float32; multiplying by the exact reciprocal, rather
+ * than dividing, keeps GL drivers' approximate division out of it).
  */
 export const LANES = 3;
 
@@ -58,13 +59,14 @@ export const LINEAR_KERNEL_SOURCE = `function (x, rows) {
   const o = idx - r * this.constants.n;
   const a = Math.floor((o + 0.5) / 3.0);
   const lane = o - a * 3;
-  let div = 1.0;
+  let inv = 1.0;
   if (lane == 1) {
-    div = 256.0;
+    inv = 0.00390625;
   }
   if (lane == 2) {
-    div = 65536.0;
+    inv = 0.0000152587890625;
   }
+  const inv256 = inv * 0.00390625;
   const wBase = a * this.constants.k;
   const xBase = r * this.constants.k;
   let acc = 0.0;
@@ -73,7 +75,7 @@ export const LINEAR_KERNEL_SOURCE = `function (x, rows) {
     for (let t = 0; t < this.constants.groupSize; t++) {
       const i = g * this.constants.groupSize + t;
       const word = this.constants.words[wBase + i];
-      const b = Math.floor(word / div) - Math.floor(word / (div * 256.0)) * 256.0;
+      const b = Math.floor(word * inv) - Math.floor(word * inv256) * 256.0;
       partial += x[xBase + i] * (b - 128.0);
     }
     acc += partial * this.constants.scales[o * this.constants.groups + g];

@@ -143,8 +143,8 @@ describe('packed int8 weights on the device', () => {
       referenceLinear({ x, m, weight, bias, out: expected });
       expectWithin(`m=${m}`, out, expected, float32AccumulationLimit(x, weight, bias));
     }
-    // m = 1, 2..16 and 17..40 fall in the buckets 1, 16 and 256.
-    expect(backend.stats().kernelsCompiled - before).toBe(3);
+    // On the CPU (webasm) rows are split exactly into buckets: 1..40 rows use the buckets 1 and 16 only.
+    expect(backend.stats().kernelsCompiled - before).toBe(2);
     backend.release(weight);
   });
 });
