@@ -106,32 +106,6 @@ describe('packed int8 weights on the device', () => {
     }
   });
 
-  it('uses under 2 bytes per weight, measured from what gpu.js allocated, and uploads once per layer', () => {
-    const cases = [
-      { m: 1, k: 4096, n: 64, scheme: { granularity: 'channel', range: 'full' } },
-      { m: 1, k: 4096, n: 64, scheme: { granularity: 'group', groupSize: 128, range: 'full' } },
-    ] as const;
-    for (const c of cases) {
-      const { weight, x, bias } = caseData(c);
-      const out = new Float32Array(c.n);
-      const before = backend.stats();
-      for (let call = 0; call < 5; call++) backend.linear({ x, m: 1, weight, bias, out });
-      const { gpuBytes, layers, ...after } = backend.stats();
-      const kernelsCompiled = after.kernelsCompiled - before.kernelsCompiled;
-      const weightsUploaded = after.weightsUploaded - before.weightsUploaded;
-      const perWeight = gpuBytes / (c.n * c.k);
-      console.log(`[gpu.test] ${caseLabel(c)}: ${gpuBytes} device bytes = ${perWeight.toFixed(4)} bytes/weight (webasm)`);
-      expect(layers).toBe(1);
-      expect(kernelsCompiled).toBe(1);
-      expect(weightsUploaded).toBe(c.n * c.k);
-      // Packed words alone are 4/3 bytes per weight; scales add 4 bytes per group.
-      expect(perWeight).toBeGreaterThanOrEqual(4 / 3);
-      expect(perWeight).toBeLessThan(2);
-      backend.release(weight);
-      expect(backend.stats().gpuBytes).toBe(0);
-    }
-  });
-
   it('compiles one kernel per M bucket, not per batch size', () => {
     const c = { m: 40, k: 64, n: 5, scheme: { granularity: 'channel', range: 'full' } } as const;
     const { weight, x, bias } = caseData(c);
@@ -147,6 +121,38 @@ describe('packed int8 weights on the device', () => {
     expect(backend.stats().kernelsCompiled - before).toBe(2);
     backend.release(weight);
   });
+});
+
+describe('device memory', () => {
+  // Modes skipped here are listed (with the reason) by the conformance describe above.
+  it.each(MODES.filter((m) => m.skip === null))('$mode: under 2 bytes per weight, measured from what gpu.js allocated, uploaded once per layer', async ({ mode }) => {
+    const backend = await createGpuBackend({ mode });
+    const cases = [
+      { m: 1, k: 4096, n: 64, scheme: { granularity: 'channel', range: 'full' } },
+      { m: 1, k: 4096, n: 64, scheme: { granularity: 'group', groupSize: 128, range: 'full' } },
+    ] as const;
+    for (const c of cases) {
+      const { weight, x, bias } = caseData(c);
+      const out = new Float32Array(c.n);
+      const before = backend.stats();
+      for (let call = 0; call < 5; call++) backend.linear({ x, m: 1, weight, bias, out });
+      const { gpuBytes, layers, ...after } = backend.stats();
+      const kernelsCompiled = after.kernelsCompiled - before.kernelsCompiled;
+      const weightsUploaded = after.weightsUploaded - before.weightsUploaded;
+      const perWeight = gpuBytes / (c.n * c.k);
+      console.log(`[gpu.test] ${caseLabel(c)}: ${gpuBytes} device bytes = ${perWeight.toFixed(4)} bytes/weight (${mode})`);
+      expect(layers).toBe(1);
+      expect(kernelsCompiled).toBe(1);
+      expect(weightsUploaded).toBe(c.n * c.k);
+      // Packed words alone are 4/3 bytes per weight; scales add 4 bytes per group.
+      expect(perWeight).toBeGreaterThanOrEqual(4 / 3);
+      expect(perWeight).toBeLessThan(2);
+      backend.release(weight);
+      expect(backend.stats().gpuBytes).toBe(0);
+    }
+    backend.dispose();
+  });
+
 });
 
 describe('entry point, modes and lifetime', () => {
