@@ -1,5 +1,5 @@
 /**
- * `npm run bench:gpu [-- --shapes 1x4096x4096,16x1024x1024] [--runs 7]`
+ * `npm run bench:gpu [-- --shapes 1x4096x4096,16x1024x1024] [--runs 7] [--all]`
  *
  * The gpu.js backend in every mode Node has (webasm, cpu; headlessgl when `gl` loads and a display
  * exists, i.e. under `xvfb-run -a`), against the reference kernel and the naive float32 JS loop
@@ -16,12 +16,15 @@ import type { Backend } from '../src/kernels/types.js';
 import { createGpuBackend, type GpuMode } from '../src/gpu/index.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 
+const args = process.argv.slice(2);
+
 /** Max |y - ref| / max |ref| a row may show: float32 accumulation gives ~1e-6; 1e-4 means broken. */
 const FLOAT_CHECK = 1e-4;
 /** Rows in gpu.js's cpu mode (transpiled JS) and the reference are skipped above this many multiply-adds. */
 const SLOW_MAX_MACS = 2 ** 27;
+/** Every gpu.js row is skipped above this many (128x4096x4096 takes ~15 s a call on webasm) unless --all. */
+const GPUJS_MAX_MACS = args.includes('--all') ? Infinity : 2 ** 28;
 
-const args = process.argv.slice(2);
 const option = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
@@ -107,8 +110,8 @@ for (const { m, k, n } of shapes) {
     row('naive float32 JS loop (baseline)', null, null, null, null, ` (> 2^27 MACs)`);
   }
   for (const mode of modes) {
-    if (mode === 'cpu' && macs > SLOW_MAX_MACS) {
-      row(`gpujs/${mode}`, null, null, null, null, ' (> 2^27 MACs)');
+    if ((mode === 'cpu' && macs > SLOW_MAX_MACS) || macs > GPUJS_MAX_MACS) {
+      row(`gpujs/${mode}`, null, null, null, null, mode === 'cpu' ? ' (> 2^27 MACs)' : ' (> 2^28 MACs; --all runs it)');
       continue;
     }
     const backend: Backend & { stats(): { gpuBytes: number } } = await createGpuBackend({ mode });

@@ -1,7 +1,7 @@
 /**
  * End-to-end test in a real browser (`npm run test:e2e`): builds the package and the example page,
  * serves it on 127.0.0.1, drives Debian's Chromium (/usr/bin/chromium) headless through
- * playwright-core, and checks that the gpu.js backend's results in `webgl2` and `webgpu` match the
+ * playwright-core, and checks that the gpu.js backend's results in `webgl2`, `webgpu` and `webgl` match the
  * reference, element by element, within the FLOAT32_ACCUMULATION bound (gpu.js computes in float32;
  * see test/conformance/tolerance.ts). It also checks that a browser bundle of the main entry has no
  * `node:` import and does not pull in gpu.js, and prints the browser benchmark.
@@ -25,8 +25,8 @@ import { expectWithin, float32AccumulationLimit } from '../conformance/tolerance
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-/** Modes that must run and match in Chromium: both are required, neither may be skipped. */
-const REQUIRED_MODES = ['webgl2', 'webgpu'] as const;
+/** Modes that must run and match in Chromium: all are required, none may be skipped. */
+const REQUIRED_MODES = ['webgl2', 'webgpu', 'webgl'] as const;
 /** Issue 4: packed int8 on the device must stay under this many bytes per weight. */
 const MAX_BYTES_PER_WEIGHT = 2;
 /** How long the page may take for every case and the benchmark on a software GPU. */
