@@ -14,7 +14,7 @@ import type { GpuBackend } from 'int8-linear/gpu';
 
 /**
  * The cases the browser page runs and the e2e test checks: one per granularity, both ranges, K past
- * gpu.js's loop limit (1001) and K = 4096. Everything is seeded, so Node rebuilds the same layer and
+ * gpu.js's loop limit (1001), K = 4096 and N past MAX_TEXTURE_SIZE. Everything is seeded, so Node rebuilds the same layer and
  * input from a case alone and checks the browser's output against its own reference.
  */
 export interface DemoCase {
@@ -30,6 +30,8 @@ export const DEMO_CASES: readonly DemoCase[] = [
   { m: 3, k: 1001, n: 5, scheme: { granularity: 'tensor', range: 'restricted' }, seed: 2 },
   { m: 17, k: 512, n: 96, scheme: { granularity: 'group', groupSize: 128, range: 'full' }, seed: 3 },
   { m: 5, k: 64, n: 7, scheme: { granularity: 'group', groupSize: 8, range: 'restricted' }, seed: 4 },
+  // More outputs than MAX_TEXTURE_SIZE (8192 on SwiftShader): a 2-D output this wide would throw.
+  { m: 2, k: 7, n: 9000, scheme: { granularity: 'channel', range: 'full' }, seed: 7 },
 ];
 
 /** The benchmark shapes (M x K x N, per channel): a decode step and a small batch of a 4096 layer. */
