@@ -15,3 +15,13 @@ export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
 export { referenceLinear, referenceLinearF32, createReferenceBackend } from './kernels/reference.js';
 export { availableBackends } from './kernels/available.js';
 export type { Backend, KernelWeight, LinearArgs } from './kernels/types.js';
+export {
+  readSafetensors,
+  writeSafetensors,
+  parseSafetensorsHeader,
+  readHeaderSize,
+  SafetensorsFormatError,
+  SAFETENSORS_DTYPES,
+  MAX_HEADER_SIZE,
+} from './io/safetensors.js';
+export type { SafetensorsDType, SafetensorsEntry, SafetensorsHeader, SafetensorsRule } from './io/safetensors.js';
