@@ -246,6 +246,50 @@ function floatTensor(t: Tensor, what: string): Tensor<'float32'> {
   return t.toFloat32();
 }
 
+/** The quantization_config (from `config`, else the metadata) and this library's ranges per group. */
+export function compressedTensorsInfo(
+  metadata: Readonly<Record<string, string>> | null,
+  config: unknown = null,
+): { config: QuantizationConfig | null; ranges: Readonly<Record<string, unknown>> } {
+  let raw: unknown = config;
+  let ranges: Record<string, unknown> = {};
+  try {
+    if (raw === null && metadata?.quantization_config !== undefined) raw = JSON.parse(metadata.quantization_config);
+    if (metadata?.int8_linear !== undefined) {
+      const own = JSON.parse(metadata.int8_linear) as { version?: unknown; ranges?: Record<string, unknown> };
+      if (own.version !== INT8_LINEAR_FORMAT_VERSION) {
+        throw new FormatError(`int8_linear metadata version ${String(own.version)} is not ${INT8_LINEAR_FORMAT_VERSION}; upgrade int8-linear`);
+      }
+      ranges = own.ranges ?? {};
+    }
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new FormatError(`metadata holds invalid JSON (${e.message}); expected a quantization_config object`);
+    throw e;
+  }
+  return { config: raw === null ? null : parseConfig(raw), ranges };
+}
+
+/**
+ * The scheme of quantized layer `name` with an (out, in) weight and a scale of `scaleShape`: from the
+ * first config group whose targets match it (unless `ignore` lists it), else from the scale's shape.
+ *
+ * Example:
+ *   layerScheme('fc1', [128, 64], [128, 4], null, {});   // { granularity: 'group', groupSize: 16, range: 'full' }
+ */
+export function layerScheme(
+  name: string,
+  weightShape: readonly number[],
+  scaleShape: readonly number[],
+  config: QuantizationConfig | null,
+  ranges: Readonly<Record<string, unknown>>,
+): Scheme {
+  const [out, inF] = weightShape;
+  const entry = config === null ? undefined : Object.entries(config.config_groups).find(([, g]) => Array.isArray(g.targets) && g.targets.some((t) => matchesTarget(t, name)));
+  const ignored = Array.isArray(config?.ignore) && config.ignore.some((t) => matchesTarget(t, name));
+  const { granularity, groupSize } = entry !== undefined && !ignored ? schemeOfGroup(entry[1], name) : schemeOfShape(scaleShape, out, inF, name);
+  return { granularity, groupSize, range: entry !== undefined && ranges[entry[0]] === 'restricted' ? 'restricted' : 'full' };
+}
+
 /** What `loadCompressedTensors` gives back. */
 export interface LoadedCompressedTensors {
   /** Quantized layers by name (the prefix of `<name>.weight`). */
@@ -276,27 +320,12 @@ export function loadCompressedTensors(
   options: { config?: unknown } = {},
 ): LoadedCompressedTensors {
   const { tensors, metadata } = source instanceof Uint8Array ? readSafetensors(source) : source;
-  let rawConfig: unknown = options.config ?? null;
-  let ranges: Record<string, unknown> = {};
-  try {
-    if (rawConfig === null && metadata?.quantization_config !== undefined) rawConfig = JSON.parse(metadata.quantization_config);
-    if (metadata?.int8_linear !== undefined) {
-      const own = JSON.parse(metadata.int8_linear) as { version?: unknown; ranges?: Record<string, unknown> };
-      if (own.version !== INT8_LINEAR_FORMAT_VERSION) {
-        throw new FormatError(`int8_linear metadata version ${String(own.version)} is not ${INT8_LINEAR_FORMAT_VERSION}; upgrade int8-linear`);
-      }
-      ranges = own.ranges ?? {};
-    }
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new FormatError(`metadata holds invalid JSON (${e.message}); expected a quantization_config object`);
-    throw e;
-  }
-  const config = rawConfig === null ? null : parseConfig(rawConfig);
+  const { config, ranges } = compressedTensorsInfo(metadata, options.config ?? null);
   const layers: Record<string, QuantizedLinear> = Object.create(null);
   const rest: Record<string, Tensor> = Object.create(null);
   const used = new Set<string>();
   for (const key of Object.keys(tensors)) {
-    if (!key.endsWith('weight_scale') || !(key === 'weight_scale' || key.endsWith('.weight_scale'))) continue;
+    if (!(key === 'weight_scale' || key.endsWith('.weight_scale'))) continue;
     const name = key.slice(0, Math.max(0, key.length - '.weight_scale'.length));
     const n = compressedTensorsNames(name);
     const w = tensors[n.weight];
@@ -305,10 +334,7 @@ export function loadCompressedTensors(
     }
     const [out, inF] = w.shape;
     const scale = floatTensor(tensors[key], `layer '${name}': weight_scale`);
-    const entry = config === null ? undefined : Object.entries(config.config_groups).find(([, g]) => Array.isArray(g.targets) && g.targets.some((t) => matchesTarget(t, name)));
-    const ignored = config?.ignore?.some((t) => matchesTarget(t, name)) === true;
-    const { granularity, groupSize } = entry !== undefined && !ignored ? schemeOfGroup(entry[1], name) : schemeOfShape(scale.shape, out, inF, name);
-    const range = entry !== undefined && ranges[entry[0]] === 'restricted' ? 'restricted' : 'full';
+    const { granularity, groupSize, range } = layerScheme(name, w.shape, scale.shape, config, ranges);
     const zp = tensors[`${n.weight}_zero_point`];
     if (zp !== undefined) {
       if (zp.toFloat32().data.some((v) => v !== 0)) {
