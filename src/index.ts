@@ -25,3 +25,19 @@ export {
   MAX_HEADER_SIZE,
 } from './io/safetensors.js';
 export type { SafetensorsDType, SafetensorsEntry, SafetensorsHeader, SafetensorsRule } from './io/safetensors.js';
+export {
+  saveCompressedTensors,
+  loadCompressedTensors,
+  quantizationConfig,
+  compressedTensorsNames,
+  layerScheme,
+  INT8_LINEAR_FORMAT_VERSION,
+} from './io/compressed-tensors.js';
+export type {
+  QuantizationConfig,
+  CompressedTensorsGroup,
+  CompressedTensorsWeights,
+  SaveCompressedTensorsOptions,
+  LoadedCompressedTensors,
+  ScaleDType,
+} from './io/compressed-tensors.js';
