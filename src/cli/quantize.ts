@@ -16,7 +16,7 @@ export const DEFAULT_IGNORE: readonly string[] = ['lm_head', '*.lm_head', '*embe
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 
 /** Rows of a weight converted at a time: bounds memory to about this many float32 bytes per step. */
-export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
 export interface QuantizeFileOptions extends QuantScheme {
   /** dtype of the stored scales; default 'float32'. */
