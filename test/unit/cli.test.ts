@@ -93,6 +93,16 @@ describe('int8-linear quantize', () => {
     expect(config.ignore).toEqual(['embed', 'lm_head']);
   });
 
+  it('--config-json merges quantization_config into config.json beside the output, keeping its keys', async () => {
+    const sub = mkdtempSync(join(dir, 'cfg-'));
+    writeFileSync(join(sub, 'config.json'), JSON.stringify({ architectures: ['Tiny'], hidden_size: 48 }));
+    expect((await run('quantize', input, '-o', join(sub, 'model.safetensors'), '--config-json', '-q')).code).toBe(0);
+    const cfg = JSON.parse(readFileSync(join(sub, 'config.json'), 'utf8'));
+    expect(cfg.architectures).toEqual(['Tiny']);
+    expect(cfg.quantization_config.config_groups.group_0.weights.strategy).toBe('channel');
+    expect(cfg.quantization_config.ignore).toEqual(['embed', 'lm_head']);
+  });
+
   it('--ignore replaces the defaults; --ignore "" quantizes lm_head too', async () => {
     const r = await run('quantize', input, '-o', join(dir, 'all.safetensors'), '--ignore', '', '-q');
     expect(r.code).toBe(0);
