@@ -87,6 +87,7 @@ def mixed(out):
         "embed.weight": torch.arange(40, dtype=torch.float32).reshape(10, 4),
         "steps": torch.tensor([12345], dtype=torch.int64),
         "mask": torch.tensor([1, 0, 1], dtype=torch.uint8),
+        "flags": torch.tensor([True, False, True, True]),
     }
     st_py.write(out, tensors, {"format": "pt", "note": "mixed dtypes"})
     print(f"wrote {out}")

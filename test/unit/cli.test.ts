@@ -93,6 +93,16 @@ describe('int8-linear quantize', () => {
     expect(config.ignore).toEqual(['embed', 'lm_head']);
   });
 
+  it('draws a progress bar on stderr only when it is a terminal', async () => {
+    const out = sink();
+    const tty = sink(true);
+    expect(await main(['quantize', input, '-o', join(dir, 'tty.safetensors')], out, tty)).toBe(0);
+    expect(tty.text).toMatch(/\r\[#{30}\] 10\/10 /);
+    const plain = sink();
+    expect(await main(['quantize', input, '-o', join(dir, 'tty.safetensors')], sink(), plain)).toBe(0);
+    expect(plain.text).toBe('');
+  });
+
   it('--config-json merges quantization_config into config.json beside the output, keeping its keys', async () => {
     const sub = mkdtempSync(join(dir, 'cfg-'));
     writeFileSync(join(sub, 'config.json'), JSON.stringify({ architectures: ['Tiny'], hidden_size: 48 }));

@@ -151,6 +151,21 @@ describe('safetensors fuzz', () => {
     );
   });
 
+  it('an entry or __metadata__ replaced by any JSON value fails unless it is still a valid entry', () => {
+    fc.assert(
+      fc.property(fileArb, fc.nat(), fc.jsonValue({ maxDepth: 3 }), fc.boolean(), (bytes, which, value, meta) => {
+        const { json } = headerOf(bytes);
+        const names = Object.keys(json).filter((k) => k !== '__metadata__');
+        const key = meta || names.length === 0 ? '__metadata__' : names[which % names.length];
+        json[key] = value;
+        const o = outcome(withHeader(bytes, JSON.stringify(json)));
+        const validMeta = value === null || (typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'));
+        if (key !== '__metadata__' || !validMeta) expect(o).toBe('format-error');
+      }),
+      RUNS,
+    );
+  });
+
   it('deep, broken, duplicate-key and prototype-key headers fail without touching prototypes', () => {
     const textArb = fc.oneof(
       fc.integer({ min: 129, max: 100_000 }).map((d) => `{"a":${'['.repeat(d)}${']'.repeat(d)}}`),
