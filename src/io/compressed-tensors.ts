@@ -43,7 +43,12 @@ export interface QuantizationConfig {
 /** Version of this library's own `int8_linear` metadata entry (ranges per config group). */
 export const INT8_LINEAR_FORMAT_VERSION = 1;
 
-/** Tensor names of a quantized Linear called `name` in a compressed-tensors file. */
+/**
+ * Tensor names of a quantized Linear called `name` in a compressed-tensors file.
+ *
+ * Example:
+ *   compressedTensorsNames('model.fc1').weightScale;   // 'model.fc1.weight_scale'
+ */
 export function compressedTensorsNames(name: string): { weight: string; weightScale: string; bias: string } {
   const p = name === '' ? '' : `${name}.`;
   return { weight: `${p}weight`, weightScale: `${p}weight_scale`, bias: `${p}bias` };
@@ -180,7 +185,13 @@ export function saveCompressedTensors(
   return writeSafetensors(out, { format: 'pt', ...metadata, quantization_config: JSON.stringify(config), int8_linear: int8Linear });
 }
 
-/** Whether a compressed-tensors target (or ignore entry) selects the Linear layer `name`. */
+/**
+ * Whether a compressed-tensors target (or ignore entry) selects the Linear layer `name`: the exact
+ * name, a `re:` regular expression matched from the start (Python's `re.match`), or the class `Linear`.
+ *
+ * Example:
+ *   matchesTarget('re:.*proj', 'model.q_proj');   // true
+ */
 export function matchesTarget(target: string, name: string): boolean {
   if (target.startsWith('re:')) {
     try {
@@ -246,7 +257,12 @@ function floatTensor(t: Tensor, what: string): Tensor<'float32'> {
   return t.toFloat32();
 }
 
-/** The quantization_config (from `config`, else the metadata) and this library's ranges per group. */
+/**
+ * The quantization_config (from `config`, else the metadata) and this library's ranges per group.
+ *
+ * Example:
+ *   compressedTensorsInfo(readSafetensors(bytes).metadata).config?.format;   // 'int-quantized'
+ */
 export function compressedTensorsInfo(
   metadata: Readonly<Record<string, string>> | null,
   config: unknown = null,

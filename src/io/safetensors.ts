@@ -271,6 +271,11 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
 /**
  * A Tensor over a copy of `bytes` (the entry's data). Throws UnsupportedDtype for safetensors dtypes
  * with no Tensor dtype (BOOL, F8_*, I16, U16, U32, U64); copy such tensors as bytes instead.
+ *
+ * Shape: `entry.shape`.
+ *
+ * Example:
+ *   tensorFromBytes({ name: 'b', dtype: 'F32', shape: [2], dataOffsets: [0, 8] }, bytes).data;   // Float32Array(2)
  */
 export function tensorFromBytes(entry: SafetensorsEntry, bytes: Uint8Array): Tensor {
   const dtype = TENSOR_DTYPE_OF[entry.dtype];
@@ -292,7 +297,12 @@ export function tensorFromBytes(entry: SafetensorsEntry, bytes: Uint8Array): Ten
   return new Tensor(new Ctor(copy, 0, n) as DataTypeMap[DType], entry.shape, dtype);
 }
 
-/** The bytes of a tensor's data, viewed without copying (little-endian, as safetensors stores them). */
+/**
+ * The bytes of a tensor's data, viewed without copying (little-endian, as safetensors stores them).
+ *
+ * Example:
+ *   tensorBytes(new Tensor(new Float32Array([1]), [1]));   // Uint8Array [0, 0, 128, 63]
+ */
 export function tensorBytes(t: Tensor): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
