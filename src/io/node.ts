@@ -190,7 +190,7 @@ export async function writeSafetensorsStream(
         while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done)).bytesWritten;
       }
       if (total !== want) {
-        throw new FormatError(`tensor '${e.name}': got ${total > want ? 'more than ' : ''}${total} bytes of data but its ${e.dtype} shape [${e.shape.join(', ')}] needs ${want}`);
+        throw new FormatError(`tensor '${e.name}': got ${total > want ? `more than ${want}` : total} bytes of data but its ${e.dtype} shape [${e.shape.join(', ')}] needs ${want}`);
       }
     }
   });
