@@ -30,6 +30,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  boundary(['src/**/*.ts'], [...NODE], 'only src/cli/** and src/io/node*.ts may use Node modules (DESIGN §4)', ['src/cli/**', 'src/io/node*.ts']),
   boundary(['src/errors.ts'], ['./*', '../*', ...NODE], 'errors.ts depends on nothing (DESIGN §4)'),
   boundary(['src/tensor.ts'], ['./!(errors.js)', '../*', ...NODE], 'tensor.ts depends on errors.ts alone (DESIGN §4)'),
   boundary(['src/random.ts'], ['./nn/*', './quant/*', './kernels/*', './io/*', './cli/*', ...NODE], 'random.ts imports only errors/tensor (DESIGN §4)'),

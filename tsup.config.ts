@@ -1,12 +1,28 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  platform: 'neutral',
-  treeshake: true,
-});
+export default defineConfig([
+  {
+    // `int8-linear` (browser-safe) and `int8-linear/node` (file helpers). Code splitting for both
+    // formats, so both entries share one copy of each class and `instanceof` works across them.
+    entry: { index: 'src/index.ts', node: 'src/io/node.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    splitting: true,
+    target: 'es2022',
+    platform: 'neutral',
+    treeshake: true,
+  },
+  {
+    // The `int8-linear` command: one self-contained ESM file with a shebang.
+    entry: { cli: 'src/cli/bin.ts' },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+    sourcemap: true,
+    clean: false,
+    external: ['@petamoriken/float16', 'picomatch'],
+  },
+]);

@@ -12,7 +12,7 @@ function pair(reference: Tensor, approximation: Tensor, what: string): [ArrayLik
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
     throw new ShapeError(`${what}: shapes differ, ${formatShape(a)} vs ${formatShape(b)}; compare tensors of the same shape`);
   }
-  return [reference.data, approximation.data];
+  return [reference.data as Float32Array | Float64Array, approximation.data as Float32Array | Float64Array];
 }
 
 /**
