@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -21,12 +22,15 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/peers/**', 'examples/browser/dist/**', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ['**/*.{js,mjs,cjs}', 'scripts/**', 'bench/**', 'test/**', 'examples/**'], languageOptions: { globals: { ...globals.node } } },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  boundary(['src/**/*.ts'], [...NODE], 'only src/cli/** and src/io/node*.ts may use Node modules (DESIGN §4)', ['src/cli/**', 'src/io/node*.ts']),
   boundary(['src/errors.ts'], ['./*', '../*', ...NODE], 'errors.ts depends on nothing (DESIGN §4)'),
   boundary(['src/tensor.ts'], ['./!(errors.js)', '../*', ...NODE], 'tensor.ts depends on errors.ts alone (DESIGN §4)'),
   boundary(['src/random.ts'], ['./nn/*', './quant/*', './kernels/*', './io/*', './cli/*', ...NODE], 'random.ts imports only errors/tensor (DESIGN §4)'),

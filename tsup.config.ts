@@ -1,15 +1,29 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', gpu: 'src/gpu/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  platform: 'neutral',
-  treeshake: true,
-  // Shared chunks in CJS too, so 'int8-linear' and 'int8-linear/gpu' share one copy of the error
-  // classes (instanceof BackendError holds across entries) and of the kernels.
-  splitting: true,
-});
+export default defineConfig([
+  {
+    // `int8-linear` (browser-safe), `int8-linear/node` (file helpers) and `int8-linear/gpu` (the
+    // gpu.js backend). Code splitting for both formats, so the entries share one copy of each class
+    // and `instanceof` works across them.
+    entry: { index: 'src/index.ts', node: 'src/io/node.ts', gpu: 'src/gpu/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    splitting: true,
+    target: 'es2022',
+    platform: 'neutral',
+    treeshake: true,
+  },
+  {
+    // The `int8-linear` command: one self-contained ESM file with a shebang.
+    entry: { cli: 'src/cli/bin.ts' },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+    sourcemap: true,
+    clean: false,
+    external: ['@petamoriken/float16', 'picomatch'],
+  },
+]);

@@ -15,3 +15,29 @@ export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
 export { referenceLinear, referenceLinearF32, createReferenceBackend } from './kernels/reference.js';
 export { availableBackends } from './kernels/available.js';
 export type { Backend, KernelWeight, LinearArgs } from './kernels/types.js';
+export {
+  readSafetensors,
+  writeSafetensors,
+  parseSafetensorsHeader,
+  readHeaderSize,
+  SafetensorsFormatError,
+  SAFETENSORS_DTYPES,
+  MAX_HEADER_SIZE,
+} from './io/safetensors.js';
+export type { SafetensorsDType, SafetensorsEntry, SafetensorsHeader, SafetensorsRule } from './io/safetensors.js';
+export {
+  saveCompressedTensors,
+  loadCompressedTensors,
+  quantizationConfig,
+  compressedTensorsNames,
+  layerScheme,
+  INT8_LINEAR_FORMAT_VERSION,
+} from './io/compressed-tensors.js';
+export type {
+  QuantizationConfig,
+  CompressedTensorsGroup,
+  CompressedTensorsWeights,
+  SaveCompressedTensorsOptions,
+  LoadedCompressedTensors,
+  ScaleDType,
+} from './io/compressed-tensors.js';

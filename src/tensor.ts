@@ -1,7 +1,11 @@
+import { getFloat16, setFloat16 } from '@petamoriken/float16';
 import { ShapeError } from './errors.js';
 
-/** Element types a Tensor can hold. float16/bfloat16 hold raw 16-bit patterns in a Uint16Array. */
-export type DType = 'float32' | 'int8' | 'float16' | 'bfloat16' | 'float64' | 'int32' | 'uint8';
+/**
+ * Element types a Tensor can hold. float16/bfloat16 hold raw 16-bit patterns in a Uint16Array
+ * (`toFloat32()` decodes them); int64 holds a BigInt64Array (safetensors I64, e.g. class labels).
+ */
+export type DType = 'float32' | 'int8' | 'float16' | 'bfloat16' | 'float64' | 'int32' | 'uint8' | 'int64';
 
 /** The typed array that backs each dtype. */
 export interface DataTypeMap {
@@ -12,6 +16,7 @@ export interface DataTypeMap {
   float64: Float64Array;
   int32: Int32Array;
   uint8: Uint8Array;
+  int64: BigInt64Array;
 }
 
 export type TensorData = DataTypeMap[DType];
@@ -25,6 +30,7 @@ export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   float64: 8,
   int32: 4,
   uint8: 1,
+  int64: 8,
 };
 
 const ARRAY_FOR: Readonly<Record<DType, new (n: number) => TensorData>> = {
@@ -35,6 +41,7 @@ const ARRAY_FOR: Readonly<Record<DType, new (n: number) => TensorData>> = {
   float64: Float64Array,
   int32: Int32Array,
   uint8: Uint8Array,
+  int64: BigInt64Array,
 };
 
 function inferDType(data: TensorData): DType {
@@ -43,6 +50,7 @@ function inferDType(data: TensorData): DType {
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof Uint8Array) return 'uint8';
+  if (data instanceof BigInt64Array) return 'int64';
   throw new ShapeError(
     `Tensor: cannot infer the dtype of a ${(data as object).constructor.name}; ` +
       `pass it explicitly, e.g. new Tensor(bits, shape, 'float16') for a Uint16Array of half-float bits`,
@@ -138,7 +146,88 @@ export class Tensor<D extends DType = DType> {
     return new Tensor(this.data.slice() as DataTypeMap[D], this.shape, this.dtype);
   }
 
+  /**
+   * The values as float32, like PyTorch's `.float()`: this tensor itself when it is float32, else a
+   * converted copy. float16 and bfloat16 bits decode exactly (every half value is a float32 value);
+   * float64, int32 and int64 round to the nearest float32.
+   *
+   * Shape: same as this tensor.
+   *
+   * Example:
+   *   new Tensor(new Uint16Array([0x3c00, 0xc000]), [2], 'float16').toFloat32().data;   // Float32Array [1, -2]
+   */
+  toFloat32(): Tensor<'float32'> {
+    if (this.dtype === 'float32') return this as unknown as Tensor<'float32'>;
+    const n = this.data.length;
+    const out = new Float32Array(n);
+    if (this.dtype === 'float16') {
+      const bits = this.data as Uint16Array;
+      const table = halfTable();
+      for (let i = 0; i < n; i++) out[i] = table[bits[i]];
+    } else if (this.dtype === 'bfloat16') {
+      // bfloat16 is the high half of a float32: shift the bits into place, no rounding involved.
+      const bits = this.data as Uint16Array;
+      const wide = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) wide[i] = bits[i] << 16;
+    } else if (this.dtype === 'int64') {
+      const v = this.data as BigInt64Array;
+      for (let i = 0; i < n; i++) out[i] = Number(v[i]);
+    } else {
+      out.set(this.data as Exclude<TensorData, Uint16Array | BigInt64Array>);
+    }
+    return new Tensor(out, this.shape, 'float32');
+  }
+
+  /**
+   * A float32 tensor rounded to float16 or bfloat16 bits, round-to-nearest-even as PyTorch's
+   * `.half()` / `.bfloat16()` (values beyond float16's range become ±Inf; NaN stays NaN).
+   *
+   * Shape: same as this tensor.
+   *
+   * Example:
+   *   new Tensor(new Float32Array([1, 0.1]), [2]).toHalf('bfloat16').data;   // Uint16Array [0x3f80, 0x3dcd]
+   */
+  toHalf(dtype: 'float16' | 'bfloat16'): Tensor<'float16' | 'bfloat16'> {
+    if (this.dtype !== 'float32') {
+      throw new ShapeError(`toHalf: needs a float32 tensor, got ${this.dtype}; call toFloat32() first`);
+    }
+    const src = this.data as Float32Array;
+    const n = src.length;
+    const out = new Uint16Array(n);
+    if (dtype === 'float16') {
+      const view = new DataView(new ArrayBuffer(2));
+      for (let i = 0; i < n; i++) {
+        setFloat16(view, 0, src[i], true);
+        out[i] = view.getUint16(0, true);
+      }
+    } else {
+      const bits = new Uint32Array(src.buffer, src.byteOffset, n);
+      for (let i = 0; i < n; i++) {
+        const b = bits[i];
+        // NaN keeps a quiet-NaN payload; otherwise add half an ulp (+1 on odd: ties to even) and truncate.
+        out[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+      }
+    }
+    return new Tensor(out, this.shape, dtype);
+  }
+
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype})`;
   }
+}
+
+let HALF_TABLE: Float32Array | null = null;
+
+/** float32 value of every float16 bit pattern (256 KiB, built once on first use). */
+function halfTable(): Float32Array {
+  if (HALF_TABLE === null) {
+    const table = new Float32Array(65536);
+    const view = new DataView(new ArrayBuffer(2));
+    for (let b = 0; b < 65536; b++) {
+      view.setUint16(0, b, true);
+      table[b] = getFloat16(view, 0, true);
+    }
+    HALF_TABLE = table;
+  }
+  return HALF_TABLE;
 }

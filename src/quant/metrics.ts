@@ -1,15 +1,18 @@
 import { ShapeError } from '../errors.js';
 import { formatShape, type Tensor } from '../tensor.js';
 
-type Numeric = Tensor<'float32'> | Tensor<'float64'>;
-
-function pair(reference: Numeric, approximation: Numeric, what: string): [ArrayLike<number>, ArrayLike<number>] {
+function pair(reference: Tensor, approximation: Tensor, what: string): [ArrayLike<number>, ArrayLike<number>] {
+  for (const t of [reference, approximation]) {
+    if (t.dtype !== 'float32' && t.dtype !== 'float64') {
+      throw new ShapeError(`${what}: expected float32 or float64 tensors, got ${t.dtype}; dequantize int8 values first`);
+    }
+  }
   const a = reference.shape;
   const b = approximation.shape;
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
     throw new ShapeError(`${what}: shapes differ, ${formatShape(a)} vs ${formatShape(b)}; compare tensors of the same shape`);
   }
-  return [reference.data, approximation.data];
+  return [reference.data as Float32Array | Float64Array, approximation.data as Float32Array | Float64Array];
 }
 
 /**
@@ -19,7 +22,7 @@ function pair(reference: Numeric, approximation: Numeric, what: string): [ArrayL
  * Example:
  *   sqnr(fc.weight, dequantize(quantize(fc.weight)));   // ≈ 40
  */
-export function sqnr(reference: Numeric, approximation: Numeric): number {
+export function sqnr(reference: Tensor, approximation: Tensor): number {
   const [r, a] = pair(reference, approximation, 'sqnr');
   let signal = 0;
   let noise = 0;
@@ -32,7 +35,7 @@ export function sqnr(reference: Numeric, approximation: Numeric): number {
 }
 
 /** Largest |reference - approximation| over all elements (NaN if any element is NaN). */
-export function maxAbsError(reference: Numeric, approximation: Numeric): number {
+export function maxAbsError(reference: Tensor, approximation: Tensor): number {
   const [r, a] = pair(reference, approximation, 'maxAbsError');
   let m = 0;
   for (let i = 0; i < r.length; i++) {
@@ -44,7 +47,7 @@ export function maxAbsError(reference: Numeric, approximation: Numeric): number 
 }
 
 /** Mean of |reference - approximation| over all elements. */
-export function meanAbsError(reference: Numeric, approximation: Numeric): number {
+export function meanAbsError(reference: Tensor, approximation: Tensor): number {
   const [r, a] = pair(reference, approximation, 'meanAbsError');
   let s = 0;
   for (let i = 0; i < r.length; i++) s += Math.abs(r[i] - a[i]);

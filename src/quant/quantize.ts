@@ -146,7 +146,7 @@ function scalesOf(weight: Tensor<'float32'>, scheme: ResolvedScheme): Tensor<'fl
  * Example:
  *   computeScale(fc.weight, { granularity: 'channel' }).shape;   // [1024, 1] for a (1024, 512) weight
  */
-export function computeScale(weight: Tensor<'float32'>, scheme: QuantScheme = {}): Tensor<'float32'> {
+export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'float32'> {
   checkWeight(weight, 'computeScale');
   return scalesOf(weight, resolveScheme(scheme, weight.shape[1]));
 }
@@ -163,7 +163,7 @@ export function computeScale(weight: Tensor<'float32'>, scheme: QuantScheme = {}
  *   q.values.dtype;  // 'int8'
  *   q.scale.shape;   // [1024, 4] for a (1024, 512) weight
  */
-export function quantize(weight: Tensor<'float32'>, scheme: QuantScheme = {}): QuantizedTensor {
+export function quantize(weight: Tensor, scheme: QuantScheme = {}): QuantizedTensor {
   checkWeight(weight, 'quantize');
   const [rows, cols] = weight.shape;
   const resolved = resolveScheme(scheme, cols);

@@ -1,0 +1,159 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pkg from '../../package.json';
+import { Int8LinearError } from '../errors.js';
+import type { ScaleDType } from '../io/compressed-tensors.js';
+import { writeQuantizationConfigJson } from '../io/node.js';
+import type { Granularity, QuantRange } from '../quant/quantize.js';
+import { formatBytes, progressLine, shapeText, table } from './format.js';
+import { inspectSafetensorsFile } from './inspect.js';
+import { DEFAULT_IGNORE, quantizeSafetensorsFile, type QuantizeReport } from './quantize.js';
+
+export const USAGE = `int8-linear ${pkg.version}: int8 weight quantization of PyTorch Linear layers
+
+Usage:
+  int8-linear quantize <in.safetensors> -o <out.safetensors> [options]
+  int8-linear inspect <file.safetensors>
+  int8-linear --help | --version
+
+quantize: every 2-D float *.weight not ignored becomes int8 (compressed-tensors layout:
+<name>.weight I8, <name>.weight_scale, quantization_config in the metadata); every other
+tensor is copied byte for byte. Streams block by block; writes atomically.
+  -o, --output <file>          output file (required; never the input)
+  --granularity <g>            channel (default) | group | tensor
+  --group-size <n>             elements per scale with --granularity group (e.g. 128)
+  --range <r>                  full (default: absmax/127.5, q in [-128, 127]) | restricted (absmax/127)
+  --scale-dtype <d>            f32 (default) | f16 | bf16
+  --ignore <glob>              layer names to keep in float (repeatable; replaces the default
+                               ${DEFAULT_IGNORE.join(' ')}; --ignore '' ignores nothing)
+  --config-json                also merge quantization_config into config.json beside the output
+  -q, --quiet                  no table
+
+Exit codes: 0 ok, 1 bad input (one-line reason), 2 usage error.`;
+
+class UsageError extends Error {}
+
+const GRANULARITIES = ['channel', 'group', 'tensor'];
+const SCALE_DTYPES: Record<string, ScaleDType> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
+
+function fixed(x: number, digits: number): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
+}
+
+/** The per-layer table and totals printed by `quantize`. */
+export function formatQuantizeReport(r: QuantizeReport): string {
+  const rows = r.layers.map((l) => [
+    l.name, `${l.dtype} ${shapeText(l.shape)}`, shapeText(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
+    formatBytes(l.bytesBefore), formatBytes(l.bytesAfter),
+  ]);
+  const before = r.layers.reduce((a, l) => a + l.bytesBefore, 0);
+  const after = r.layers.reduce((a, l) => a + l.bytesAfter, 0);
+  rows.push(['total', '', '', '', '', formatBytes(before), formatBytes(after)]);
+  const s = r.scheme;
+  return [
+    `scheme: int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`}, range ${s.range}`,
+    table(['layer', 'weight', 'scale', 'SQNR dB', 'max |err|', 'before', 'after'], rows, [3, 4, 5, 6]),
+    `${r.layers.length} layers quantized, ${r.copied.length} tensors copied unchanged` +
+      (r.ignored.length > 0 ? ` (ignored: ${r.ignored.join(', ')})` : ''),
+    `file: ${formatBytes(r.bytesIn)} -> ${formatBytes(r.bytesOut)} (${fixed(r.bytesIn / r.bytesOut, 2)}x smaller)`,
+  ].join('\n');
+}
+
+function sameFile(a: string, b: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      granularity: { type: 'string', default: 'channel' },
+      'group-size': { type: 'string' },
+      range: { type: 'string', default: 'full' },
+      'scale-dtype': { type: 'string', default: 'f32' },
+      ignore: { type: 'string', multiple: true },
+      'config-json': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(`quantize takes one input file, got ${positionals.length}`);
+  const input = positionals[0];
+  const output = values.output;
+  if (output === undefined) throw new UsageError('quantize needs -o <out.safetensors>');
+  if (sameFile(input, output)) throw new UsageError(`the output ${output} is the input; choose another output file`);
+  if (!GRANULARITIES.includes(values.granularity)) throw new UsageError(`--granularity must be one of ${GRANULARITIES.join(', ')}, got '${values.granularity}'`);
+  if (values.range !== 'full' && values.range !== 'restricted') throw new UsageError(`--range must be full or restricted, got '${values.range}'`);
+  const scaleDtype = SCALE_DTYPES[values['scale-dtype']];
+  if (scaleDtype === undefined) throw new UsageError(`--scale-dtype must be f32, f16 or bf16, got '${values['scale-dtype']}'`);
+  const gs = values['group-size'];
+  if ((gs === undefined) !== (values.granularity !== 'group')) throw new UsageError('--group-size is required with, and only with, --granularity group');
+  if (gs !== undefined && !/^[1-9][0-9]*$/.test(gs)) throw new UsageError(`--group-size must be a positive integer, got '${gs}'`);
+  const tty = err.isTTY === true && !values.quiet;
+  const report = await quantizeSafetensorsFile(input, output, {
+    granularity: values.granularity as Granularity,
+    range: values.range as QuantRange,
+    ...(gs === undefined ? {} : { groupSize: Number(gs) }),
+    scaleDtype,
+    ignore: values.ignore ?? DEFAULT_IGNORE,
+    ...(tty ? { onProgress: (d: number, t: number, name: string) => err.write(progressLine(d, t, name)) } : {}),
+  });
+  if (tty) err.write('\r'.padEnd(81) + '\r');
+  if (values['config-json']) {
+    await writeQuantizationConfigJson(resolve(output, '..', 'config.json'), report.config);
+  }
+  if (!values.quiet) out.write(`${formatQuantizeReport(report)}\nwrote ${output}\n`);
+}
+
+/**
+ * Runs the CLI with `argv` (without node and script); returns the exit code: 0 ok, 1 bad input,
+ * 2 usage. Writes results to `out` and errors (one line) to `err`.
+ *
+ * Example:
+ *   process.exitCode = await main(process.argv.slice(2));
+ */
+export async function main(argv: string[], out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      (command === undefined ? err : out).write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '--version' || command === '-v') {
+      out.write(`${pkg.version}\n`);
+      return 0;
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      out.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (command === 'quantize') await quantizeCommand(rest, out, err);
+    else if (command === 'inspect') {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+      if (positionals.length !== 1) throw new UsageError(`inspect takes one file, got ${positionals.length}`);
+      out.write(`${await inspectSafetensorsFile(positionals[0])}\n`);
+    } else throw new UsageError(`unknown command '${command}'`);
+    return 0;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      err.write(`int8-linear: ${(e as Error).message}\nRun 'int8-linear --help' for usage.\n`);
+      return 2;
+    }
+    if (e instanceof Int8LinearError || (typeof code === 'string' && /^E[A-Z]+$/.test(code))) {
+      err.write(`int8-linear: ${(e as Error).message.split('\n')[0]}\n`);
+      return 1;
+    }
+    err.write(`int8-linear: internal error, please report it: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,235 @@
+import picomatch from 'picomatch';
+import { FormatError } from '../errors.js';
+import { encodeScale, quantizationConfig, type QuantizationConfig, type ScaleDType } from '../io/compressed-tensors.js';
+import { openSafetensors, writeSafetensorsStream, type SafetensorsFile } from '../io/node.js';
+import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsSpec } from '../io/safetensors.js';
+import { computeScale, dequantize, quantize, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
+import { Tensor } from '../tensor.js';
+
+/**
+ * Layers left in float unless `--ignore` says otherwise, as compressed-tensors does: the output head
+ * and embeddings (matched against the layer name, i.e. the tensor name without `.weight`).
+ */
+export const DEFAULT_IGNORE: readonly string[] = ['lm_head', '*.lm_head', '*embed*', '*wte', '*wpe'];
+
+/** Float dtypes a Linear weight may have in the input. */
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+/** Rows of a weight converted at a time: bounds memory to about this many float32 bytes per step. */
+export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+
+export interface QuantizeFileOptions extends QuantScheme {
+  /** dtype of the stored scales; default 'float32'. */
+  scaleDtype?: ScaleDType;
+  /** Globs of layer names to leave in float; default DEFAULT_IGNORE. */
+  ignore?: readonly string[];
+  /** Float32 bytes converted per step (tests use a small value to exercise chunking). */
+  chunkBytes?: number;
+  /** Called after each output tensor is written. */
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+/** One quantized layer in the report. */
+export interface LayerReport {
+  name: string;
+  shape: readonly number[];
+  dtype: string;
+  scaleShape: readonly number[];
+  /** SQNR of the stored weight (int8 times the stored scale) against the input weight, in dB. */
+  sqnrDb: number;
+  maxAbsError: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export interface QuantizeReport {
+  layers: LayerReport[];
+  /** Tensors copied unchanged. */
+  copied: string[];
+  /** Linear-shaped weights left in float because an ignore glob matched. */
+  ignored: string[];
+  bytesIn: number;
+  bytesOut: number;
+  scheme: ResolvedScheme;
+  /** The quantization_config written into the metadata. */
+  config: QuantizationConfig | null;
+}
+
+interface Layer {
+  name: string;
+  weight: SafetensorsEntry;
+  scheme: ResolvedScheme;
+  /** Largest |w| over the whole weight, for per-tensor scales (filled by the scale pass). */
+  absmax: number;
+  report: LayerReport;
+}
+
+/** Rows [r0, r1) of a 2-D float weight, as float32. */
+async function rowsF32(file: SafetensorsFile, e: SafetensorsEntry, r0: number, r1: number): Promise<Tensor<'float32'>> {
+  const cols = e.shape[1];
+  const size = SAFETENSORS_DTYPE_BYTES[e.dtype];
+  const bytes = await file.readBytes(e.name, r0 * cols * size, r1 * cols * size);
+  return tensorFromBytes({ ...e, shape: [r1 - r0, cols] }, bytes).toFloat32();
+}
+
+function* rowBlocks(rows: number, cols: number, chunkBytes: number): Generator<[number, number]> {
+  const step = Math.max(1, Math.floor(chunkBytes / (4 * Math.max(1, cols))));
+  for (let r = 0; r < rows; r += step) yield [r, Math.min(rows, r + step)];
+}
+
+function absmaxOf(t: Tensor<'float32'>): number {
+  const d = t.data;
+  let m = 0;
+  for (let i = 0; i < d.length; i++) {
+    const a = Math.abs(d[i]);
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+/**
+ * Quantizes a block of rows. Rows are independent for 'channel' and 'group'; for 'tensor' the one
+ * scale comes from the whole weight, so the block gets an extra row holding the weight's absmax:
+ * `quantize` then derives exactly the whole-weight scale, and the extra row is dropped.
+ */
+function quantizeRows(w: Tensor<'float32'>, layer: Layer): { values: Int8Array; scale: Tensor<'float32'> } {
+  const { scheme } = layer;
+  const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
+  if (scheme.granularity !== 'tensor') {
+    const q = quantize(w, opts);
+    return { values: q.values.data, scale: q.scale };
+  }
+  const [rows, cols] = w.shape;
+  const padded = new Float32Array((rows + 1) * cols);
+  padded.set(w.data);
+  padded[rows * cols] = layer.absmax;
+  const q = quantize(new Tensor(padded, [rows + 1, cols], 'float32'), opts);
+  return { values: q.values.data.subarray(0, rows * cols), scale: q.scale };
+}
+
+async function* scaleBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDType, chunkBytes: number): AsyncGenerator<Uint8Array> {
+  const { weight, scheme } = layer;
+  const [rows, cols] = weight.shape;
+  const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
+  if (scheme.granularity === 'tensor') {
+    for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) layer.absmax = Math.max(layer.absmax, absmaxOf(await rowsF32(file, weight, r0, r1)));
+    // The scale of a weight whose absmax is `absmax` is the scale of the 1x1 weight [absmax].
+    const scale = computeScale(new Tensor(new Float32Array([layer.absmax]), [1, 1], 'float32'), { ...opts, granularity: 'tensor' });
+    yield tensorBytes(encodeScale(scale, dtype, layer.name));
+    return;
+  }
+  for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) {
+    yield tensorBytes(encodeScale(computeScale(await rowsF32(file, weight, r0, r1), opts), dtype, layer.name));
+  }
+}
+
+async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDType, chunkBytes: number): AsyncGenerator<Uint8Array> {
+  const { weight, scheme, report } = layer;
+  const [rows, cols] = weight.shape;
+  let signal = 0;
+  let noise = 0;
+  let maxErr = 0;
+  for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) {
+    const w = await rowsF32(file, weight, r0, r1);
+    const { values, scale } = quantizeRows(w, layer);
+    // Errors are those of what is stored: int8 times the scale as saved (rounded if f16/bf16).
+    const stored = encodeScale(scale, dtype, layer.name).toFloat32();
+    const back = dequantize({ ...scheme, values: new Tensor(values, w.shape, 'int8'), scale: stored }).data;
+    const wd = w.data;
+    for (let i = 0; i < wd.length; i++) {
+      const e = wd[i] - back[i];
+      signal += wd[i] * wd[i];
+      noise += e * e;
+      const a = Math.abs(e);
+      if (a > maxErr) maxErr = a;
+    }
+    yield new Uint8Array(values.buffer, values.byteOffset, values.length);
+  }
+  report.sqnrDb = 10 * Math.log10(signal / noise);
+  report.maxAbsError = maxErr;
+}
+
+/**
+ * Quantizes every 2-D float `*.weight` of a safetensors file that is not ignored to int8, in the
+ * compressed-tensors layout, copying every other tensor byte for byte in its dtype. Streams: a
+ * block of rows at a time (`chunkBytes`), so memory does not grow with the file or the tensor.
+ * The output is written atomically and never over the input.
+ *
+ * Shape: weight (out, in) -> weight int8 (out, in) + weight_scale (1,) | (out, 1) | (out, in / g).
+ *
+ * Example:
+ *   const report = await quantizeSafetensorsFile('mlp.safetensors', 'mlp-int8.safetensors', { granularity: 'channel' });
+ *   report.layers[0].scaleShape;   // [128, 1]
+ */
+export async function quantizeSafetensorsFile(input: string, output: string, options: QuantizeFileOptions = {}): Promise<QuantizeReport> {
+  const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, ...schemeOptions } = options;
+  const isIgnored = picomatch([...ignore].filter((g) => g !== ''), { dot: true });
+  const file = await openSafetensors(input);
+  try {
+    if (file.metadata?.quantization_config !== undefined) {
+      throw new FormatError(`${input} already has a quantization_config; quantize the float checkpoint instead`);
+    }
+    const layers = new Map<string, Layer>();
+    const byOutput = new Map<string, { kind: 'copy' | 'weight' | 'scale'; layer?: Layer; source?: SafetensorsEntry }>();
+    const specs: SafetensorsSpec[] = [];
+    const report: QuantizeReport = { layers: [], copied: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1), config: null };
+    for (const e of file.entries) {
+      const isWeight = (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && FLOAT_DTYPES.has(e.dtype) && e.shape[1] > 0;
+      const name = e.name.slice(0, Math.max(0, e.name.length - '.weight'.length));
+      if (isWeight && ignore.length > 0 && isIgnored(name)) report.ignored.push(name);
+      if (!isWeight || report.ignored.at(-1) === name) {
+        specs.push({ name: e.name, dtype: e.dtype, shape: e.shape });
+        byOutput.set(e.name, { kind: 'copy', source: e });
+        report.copied.push(e.name);
+        continue;
+      }
+      const [out, inF] = e.shape;
+      let scheme: ResolvedScheme;
+      try {
+        scheme = resolveScheme(schemeOptions, inF);
+      } catch (err) {
+        throw new FormatError(`layer '${name}' ${e.dtype} (${out}, ${inF}): ${(err as Error).message}; or leave it in float with --ignore '${name}'`);
+      }
+      const sShape = scaleShape(out, inF, scheme);
+      const scaleName = name === '' ? 'weight_scale' : `${name}.weight_scale`;
+      const layer: Layer = {
+        name,
+        weight: e,
+        scheme,
+        absmax: 0,
+        report: {
+          name, shape: e.shape, dtype: e.dtype, scaleShape: sShape, sqnrDb: NaN, maxAbsError: NaN,
+          bytesBefore: e.dataOffsets[1] - e.dataOffsets[0],
+          bytesAfter: out * inF + sShape.reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPE_BYTES[SAFETENSORS_DTYPE_OF[scaleDtype]],
+        },
+      };
+      layers.set(name, layer);
+      report.layers.push(layer.report);
+      specs.push({ name: e.name, dtype: 'I8', shape: e.shape }, { name: scaleName, dtype: SAFETENSORS_DTYPE_OF[scaleDtype], shape: sShape });
+      byOutput.set(e.name, { kind: 'weight', layer });
+      if (byOutput.has(scaleName)) throw new FormatError(`${input} already has a tensor '${scaleName}'; is it already quantized?`);
+      byOutput.set(scaleName, { kind: 'scale', layer });
+    }
+    const schemes = Object.fromEntries([...layers].map(([n, l]) => [n, l.scheme]));
+    const { config, int8Linear } = quantizationConfig(schemes, report.ignored);
+    report.config = config;
+    const metadata = { format: 'pt', ...(file.metadata ?? {}), quantization_config: JSON.stringify(config), int8_linear: int8Linear };
+    const plan = planSafetensors(specs, metadata);
+    report.bytesOut = plan.fileSize;
+    report.layers.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+    let done = 0;
+    await writeSafetensorsStream(output, plan, async function* (e) {
+      const what = byOutput.get(e.name);
+      if (what === undefined) throw new FormatError(`internal: no source for output tensor '${e.name}'`);
+      if (what.kind === 'copy') {
+        const size = e.dataOffsets[1] - e.dataOffsets[0];
+        for (let at = 0; at < size; at += chunkBytes) yield await file.readBytes(e.name, at, Math.min(size, at + chunkBytes));
+      } else if (what.kind === 'scale') yield* scaleBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
+      else yield* weightBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
+      onProgress?.(++done, plan.entries.length, e.name);
+    });
+    return report;
+  } finally {
+    await file.close();
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * A strict JSON parser for safetensors headers, as strict as serde_json (which the reference Rust
+ * crate uses) where `JSON.parse` is lenient or lossy:
+ * - duplicate keys in one object are an error (JSON.parse keeps the last one silently);
+ * - numbers keep their source text, so 18446744073709551615 is exact and `2.0` is not an integer;
+ * - lone UTF-16 surrogate escapes (`"\ud800"`) are an error (serde_json needs valid UTF-8 strings);
+ * - nesting deeper than serde_json's recursion limit (128) is an error, never a stack overflow;
+ * - objects are `Map`s, so keys such as `__proto__` or `constructor` are plain data.
+ * Errors are `JsonSyntaxError`s with the character position; the caller wraps them in its own error.
+ */
+
+/** A JSON number as written in the source, e.g. `'16'`, `'-1'`, `'2.5e3'`. */
+export class JsonNumber {
+  constructor(readonly raw: string) {}
+}
+
+export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | Map<string, JsonValue>;
+
+export class JsonSyntaxError extends Error {}
+
+/** serde_json's default recursion limit. */
+export const MAX_JSON_DEPTH = 128;
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** Parses one JSON text (surrounding JSON whitespace allowed). Throws JsonSyntaxError. */
+export function parseStrictJson(text: string): JsonValue {
+  let pos = 0;
+
+  const fail = (what: string): never => {
+    throw new JsonSyntaxError(`${what} at character ${pos}`);
+  };
+  const skipWs = (): void => {
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
+      else return;
+    }
+  };
+  const expect = (ch: string): void => {
+    if (text[pos] !== ch) fail(`expected '${ch}' but found ${pos < text.length ? JSON.stringify(text[pos]) : 'the end'}`);
+    pos++;
+  };
+
+  const parseString = (): string => {
+    expect('"');
+    let out = '';
+    let start = pos;
+    for (;;) {
+      if (pos >= text.length) fail('unterminated string');
+      const c = text.charCodeAt(pos);
+      if (c === 0x22) {
+        out += text.slice(start, pos);
+        pos++;
+        break;
+      }
+      if (c < 0x20) fail('control character in string');
+      if (c === 0x5c) {
+        out += text.slice(start, pos);
+        const e = text[pos + 1];
+        if (e === 'u') {
+          const hex = text.slice(pos + 2, pos + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('bad \\u escape');
+          out += String.fromCharCode(parseInt(hex, 16));
+          pos += 6;
+        } else if (e !== undefined && e in ESCAPES) {
+          out += ESCAPES[e];
+          pos += 2;
+        } else {
+          fail('bad escape');
+        }
+        start = pos;
+        continue;
+      }
+      pos++;
+    }
+    if (LONE_SURROGATE.test(out)) fail('lone surrogate in string');
+    return out;
+  };
+
+  const parseValue = (depth: number): JsonValue => {
+    skipWs();
+    const c = text[pos];
+    if (c === '{' || c === '[') {
+      if (depth >= MAX_JSON_DEPTH) fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
+      pos++;
+      skipWs();
+      if (c === '[') {
+        const arr: JsonValue[] = [];
+        if (text[pos] === ']') {
+          pos++;
+          return arr;
+        }
+        for (;;) {
+          arr.push(parseValue(depth + 1));
+          skipWs();
+          if (text[pos] === ',') pos++;
+          else {
+            expect(']');
+            return arr;
+          }
+        }
+      }
+      const obj = new Map<string, JsonValue>();
+      if (text[pos] === '}') {
+        pos++;
+        return obj;
+      }
+      for (;;) {
+        skipWs();
+        const keyAt = pos;
+        const key = parseString();
+        if (obj.has(key)) {
+          pos = keyAt;
+          fail(`duplicate key ${JSON.stringify(key)}`);
+        }
+        skipWs();
+        expect(':');
+        obj.set(key, parseValue(depth + 1));
+        skipWs();
+        if (text[pos] === ',') pos++;
+        else {
+          expect('}');
+          return obj;
+        }
+      }
+    }
+    if (c === '"') return parseString();
+    if (text.startsWith('true', pos)) {
+      pos += 4;
+      return true;
+    }
+    if (text.startsWith('false', pos)) {
+      pos += 5;
+      return false;
+    }
+    if (text.startsWith('null', pos)) {
+      pos += 4;
+      return null;
+    }
+    NUMBER.lastIndex = pos;
+    const m = NUMBER.exec(text);
+    if (m === null) return fail(`unexpected ${pos < text.length ? JSON.stringify(text[pos]) : 'end of input'}`);
+    pos += m[0].length;
+    return new JsonNumber(m[0]);
+  };
+
+  const value = parseValue(0);
+  skipWs();
+  if (pos !== text.length) fail('trailing characters after the JSON value');
+  return value;
+}

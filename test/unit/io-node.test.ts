@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FormatError, Tensor, writeSafetensors } from '../../src/index.js';
+import { openSafetensors, writeFileAtomic, writeSafetensorsFile, writeSafetensorsStream } from '../../src/io/node.js';
+import { planSafetensors } from '../../src/io/safetensors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'int8-linear-node-'));
+const tensors = {
+  w: new Tensor(Float32Array.from({ length: 12 }, (_, i) => i / 4), [3, 4]),
+  h: new Tensor(new Uint16Array([0x3c00, 0x4000]), [2], 'float16'),
+  q: new Tensor(new Int8Array([-128, 5, 127]), [3]),
+};
+
+describe('int8-linear/node', () => {
+  it('writeSafetensorsFile writes the same bytes as writeSafetensors; openSafetensors reads tensors and byte ranges', async () => {
+    const path = join(dir, 'a.safetensors');
+    await writeSafetensorsFile(path, tensors, { format: 'pt' });
+    expect(Buffer.from(readFileSync(path)).equals(Buffer.from(writeSafetensors(tensors, { format: 'pt' })))).toBe(true);
+    const f = await openSafetensors(path);
+    try {
+      expect(f.entries.map((e) => e.name)).toEqual(['w', 'h', 'q']);
+      expect(f.metadata).toEqual(Object.assign(Object.create(null), { format: 'pt' }));
+      expect([...(await f.read('w')).data]).toEqual([...tensors.w.data]);
+      expect([...(await f.read('h')).toFloat32().data]).toEqual([1, 2]);
+      // Row 1 of w: bytes [16, 32).
+      expect([...new Float32Array((await f.readBytes('w', 16, 32)).slice().buffer)]).toEqual([1, 1.25, 1.5, 1.75]);
+      expect(() => f.entry('nope')).toThrow(/no tensor named 'nope' \(it has 3: w, h, q\)/);
+      expect(() => f.readBytes('w', 40, 52)).toThrow(FormatError);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('openSafetensors validates the header like readSafetensors', async () => {
+    const path = join(dir, 'bad.safetensors');
+    const bytes = writeSafetensors(tensors);
+    writeFileSync(path, bytes.subarray(0, bytes.length - 1));
+    await expect(openSafetensors(path)).rejects.toThrow(/MetadataIncompleteBuffer/);
+  });
+
+  it('atomic writes: a failed write leaves the old file and no temporary file', async () => {
+    const path = join(dir, 'keep.bin');
+    writeFileSync(path, 'old');
+    await expect(writeFileAtomic(path, async (fh) => {
+      await fh.write('partial');
+      throw new Error('disk on fire');
+    })).rejects.toThrow('disk on fire');
+    expect(readFileSync(path, 'utf8')).toBe('old');
+    const plan = planSafetensors([{ name: 'x', dtype: 'F32', shape: [4] }]);
+    const out = join(dir, 'short.safetensors');
+    await expect(writeSafetensorsStream(out, plan, () => new Uint8Array(12))).rejects.toThrow(/got 12 bytes of data but its F32 shape \[4\] needs 16/);
+    await expect(writeSafetensorsStream(out, plan, () => [new Uint8Array(12), new Uint8Array(8)])).rejects.toThrow(/more than 16 bytes/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
