@@ -10,9 +10,9 @@ import { LINEAR_KERNEL_SOURCE, packInt8Rows } from './pack.js';
  * - on a GPU (webgl2, webgl, webgpu, headlessgl) the rows run in chunks of the largest bucket, the
  *   last on the smallest bucket that holds it; threads of padding rows return at once, which costs
  *   a GPU almost nothing;
- * - on the CPU (webasm, cpu) every thread runs the full loops whatever it returns (webasm's SIMD
- *   lanes execute both sides of a branch: measured, a 256-row kernel takes as long for 17 rows as
- *   for 256), so the rows are split greedily into buckets that fit, with no padding: 40 rows = 16 + 16 + 8 × 1.
+ * - on the CPU (webasm, cpu) padding rows are not cheap (measured on webasm: a 256-row kernel takes
+ *   as long for 17 rows as for 256), so the rows are split greedily into buckets that fit, with no
+ *   padding: 40 rows = 16 + 16 + 8 × 1.
  */
 export const M_BUCKETS: readonly number[] = [1, 16, 256];
 const MAX_BUCKET = M_BUCKETS[M_BUCKETS.length - 1];
@@ -64,6 +64,7 @@ export interface GpuBackendOptions {
   mode?: GpuModeRequest;
 }
 
+/** What the backend holds for one layer (it does not reference the KernelWeight, so that can be collected). */
 interface LayerKernels {
   readonly words: Float32Array;
   /** One entry per bucket index, created on first use. */
@@ -125,7 +126,15 @@ class GpuJsBackend implements GpuBackend {
   readonly asyncOnly: boolean;
   /** Whether row chunks are padded up to a bucket (on a GPU) or split exactly (on the CPU); see M_BUCKETS. */
   private readonly padRows: boolean;
-  private readonly layers = new Map<KernelWeight, LayerKernels>();
+  /** Layers by weight object; weakly held, so a dropped layer does not stay alive through its backend. */
+  private readonly layers = new WeakMap<KernelWeight, LayerKernels>();
+  /** Every layer holding device memory, for stats() and dispose(). */
+  private readonly live = new Set<LayerKernels>();
+  /**
+   * Frees a layer's kernels once its weight object is garbage-collected (e.g. after
+   * `loadStateDict`, which makes a new one): device memory is not collected by itself.
+   */
+  private readonly finalizer = new FinalizationRegistry<LayerKernels>((layer) => this.free(layer));
   private compiled = 0;
   private uploaded = 0;
   private disposed = false;
@@ -170,20 +179,20 @@ class GpuJsBackend implements GpuBackend {
   release(weight: KernelWeight): void {
     const layer = this.layers.get(weight);
     if (layer === undefined) return;
-    for (const k of layer.kernels) k?.destroy();
     this.layers.delete(weight);
+    this.free(layer);
   }
 
   stats(): GpuStats {
     let gpuBytes = 0;
-    for (const layer of this.layers.values()) gpuBytes += layer.bytes;
-    return { gpuBytes, weightsUploaded: this.uploaded, kernelsCompiled: this.compiled, layers: this.layers.size };
+    for (const layer of this.live) gpuBytes += layer.bytes;
+    return { gpuBytes, weightsUploaded: this.uploaded, kernelsCompiled: this.compiled, layers: this.live.size };
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const weight of [...this.layers.keys()]) this.release(weight);
+    for (const layer of [...this.live]) this.free(layer);
     // gpu.js frees contexts asynchronously; nothing can be done about a failure at teardown.
     this.gpu.destroy().catch(() => undefined);
   }
@@ -196,6 +205,8 @@ class GpuJsBackend implements GpuBackend {
     if (layer === undefined) {
       layer = { words: packInt8Rows(weight), kernels: [], xPad: [], bytes: 0 };
       this.layers.set(weight, layer);
+      this.live.add(layer);
+      this.finalizer.register(weight, layer, layer);
     }
     const [b, rows] = nextChunk(args.m - row, this.padRows);
     let kernel = layer.kernels[b];
@@ -235,20 +246,37 @@ class GpuJsBackend implements GpuBackend {
     }
   }
 
-  private compile(weight: KernelWeight, words: Float32Array, bucket: number): GpuKernel {
-    const { n, k, groupSize, scales } = weight;
-    this.compiled++;
-    return this.gpu.createKernel(LINEAR_KERNEL_SOURCE, {
-      output: [bucket * n],
-      constants: { n, k, groups: k / groupSize, groupSize, words, scales },
-      precision: 'single',
-      tactic: 'precision',
-      // Loop bounds are constants; the limit is raised too, so no bound is ever silently capped.
-      loopMaxIterations: Math.max(k, 1000) + 1,
-      argumentTypes: { x: 'Array', rows: 'Integer' },
-      strictIntegers: false,
-    });
+  /** Destroys a layer's kernels (its device copies); safe to call twice. */
+  private free(layer: LayerKernels): void {
+    if (!this.live.delete(layer)) return;
+    this.finalizer.unregister(layer);
+    for (const k of layer.kernels) k?.destroy();
   }
+
+  private compile(weight: KernelWeight, words: Float32Array, bucket: number): GpuKernel {
+    this.compiled++;
+    return createLinearKernel(this.gpu, weight, words, bucket);
+  }
+}
+
+/** The linear kernel of one layer for `bucket` rows: its packed words and scales become kernel constants. */
+function createLinearKernel(
+  gpu: GpuInstance,
+  weight: Pick<KernelWeight, 'n' | 'k' | 'groupSize' | 'scales'>,
+  words: Float32Array,
+  bucket: number,
+): GpuKernel {
+  const { n, k, groupSize, scales } = weight;
+  return gpu.createKernel(LINEAR_KERNEL_SOURCE, {
+    output: [bucket * n],
+    constants: { n, k, groups: k / groupSize, groupSize, words, scales },
+    precision: 'single',
+    tactic: 'precision',
+    // Loop bounds are constants; the limit is raised too, so no bound is ever silently capped.
+    loopMaxIterations: Math.max(k, 1000) + 1,
+    argumentTypes: { x: 'Array', rows: 'Integer' },
+    strictIntegers: false,
+  });
 }
 
 /**
@@ -278,28 +306,21 @@ export async function createGpuBackend(options: GpuBackendOptions = {}): Promise
         `(needs a browser with navigator.gpu; Chromium on Linux needs --enable-unsafe-webgpu); use mode 'webgl2'`,
     );
   }
-  let gpu: GpuInstance;
+  let gpu: GpuInstance | undefined;
   try {
     gpu = new GPU({ mode: requested });
+    return new GpuJsBackend(gpu, await probeMode(gpu, requested));
   } catch (cause) {
+    gpu?.destroy().catch(() => undefined);
+    if (cause instanceof BackendError) throw cause;
     throw new BackendError(`createGpuBackend: gpu.js cannot run mode '${requested}' here: ${String(cause)}`);
   }
-  const mode = await probeMode(gpu, requested);
-  return new GpuJsBackend(gpu, mode);
 }
 
 /** Builds and runs a 1x1 layer to learn which gpu.js kernel class really runs (and that it works). */
 async function probeMode(gpu: GpuInstance, requested: GpuModeRequest): Promise<GpuMode> {
   const words = packInt8Rows({ n: 1, k: 1, values: Int8Array.of(3) });
-  const probe = gpu.createKernel(LINEAR_KERNEL_SOURCE, {
-    output: [1],
-    constants: { n: 1, k: 1, groups: 1, groupSize: 1, words, scales: Float32Array.of(0.5) },
-    precision: 'single',
-    tactic: 'precision',
-    loopMaxIterations: 1001,
-    argumentTypes: { x: 'Array', rows: 'Integer' },
-    strictIntegers: false,
-  });
+  const probe = createLinearKernel(gpu, { n: 1, k: 1, groupSize: 1, scales: Float32Array.of(0.5) }, words, 1);
   try {
     const y = await probe(Float32Array.of(2), 1);
     const kind = probe.kernel?.constructor.name ?? '';

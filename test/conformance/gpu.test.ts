@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } from '../../src/index.js';
 import { availableBackends as mainBackends } from '../../src/kernels/available.js';
@@ -189,6 +191,25 @@ describe('entry point, modes and lifetime', () => {
     const y = layer.to(gpu).forward(x);
     expect(y.shape).toEqual([2, 3, 5]);
     expectWithin('QuantizedLinear on gpujs', y.data, expected.data, float32AccumulationLimit(x.data, layer.packed, layer.bias!.data));
+    gpu.dispose();
+  });
+
+  it('frees the kernels of a layer whose weight object was garbage-collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const gpu = await createGpuBackend({ mode: 'webasm' });
+    // The weight exists only inside this call, as after loadStateDict replaces a layer's weight.
+    const runOnce = () => {
+      const weight: KernelWeight = { n: 4, k: 8, values: new Int8Array(32).fill(1), scales: new Float32Array(4).fill(1), groupSize: 8 };
+      gpu.linear({ x: new Float32Array(8).fill(1), m: 1, weight, bias: null, out: new Float32Array(4) });
+    };
+    runOnce();
+    expect(gpu.stats().layers).toBe(1);
+    for (let i = 0; i < 100 && gpu.stats().layers > 0; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(gpu.stats()).toMatchObject({ layers: 0, gpuBytes: 0 });
     gpu.dispose();
   });
 
