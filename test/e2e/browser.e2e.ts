@@ -7,13 +7,15 @@
  * `node:` import and does not pull in gpu.js, and prints the browser benchmark.
  *
  * Not a vitest file on purpose (it needs a browser and a build): run it with `npm run test:e2e`.
- * Env: CHROMIUM=/path/to/chromium to use another binary.
+ * Env: CHROMIUM=/path/to/chromium to use another binary; E2E_CHROMIUM_ARGS="..." adds flags, e.g. on a
+ * machine with a real GPU `--ignore-gpu-blocklist --enable-features=Vulkan --use-angle=vulkan` (the
+ * renderer it got is printed next to the benchmark, which says "software GPU" only for SwiftShader).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
       '--no-first-run',
       '--disable-quic',
       '--enable-unsafe-webgpu',
+      ...(process.env.E2E_CHROMIUM_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
     ],
   });
   try {
@@ -149,7 +152,8 @@ async function main(): Promise<void> {
       return { webgl2: renderer, webgpu: info === undefined ? 'none' : `${info.vendor} ${info.architecture} ${info.description}`.trim() };
     });
     const browser = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
-    console.log(`\nChromium ${browser}; WebGL2 renderer: ${gpuInfo.webgl2}; WebGPU adapter: ${gpuInfo.webgpu}`);
+    console.log(`\nmachine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}; Chromium ${browser}`);
+    console.log(`WebGL2 renderer: ${gpuInfo.webgl2}; WebGPU adapter: ${gpuInfo.webgpu}`);
 
     for (const mode of REQUIRED_MODES) {
       const r = reports.find((x) => x.requested === mode);
