@@ -18,12 +18,14 @@ export const M_BUCKETS: readonly number[] = [1, 16, 256];
 const MAX_BUCKET = M_BUCKETS[M_BUCKETS.length - 1];
 
 /**
- * Largest `bucket * n` output and packed weight this backend takes. Rows are found with a float
- * division `floor((idx + 0.5) / n)`, exact while `idx < 2^22`; WebGL textures and WebGPU buffers
- * hold 2^26 floats on every implementation gpu.js supports (SwiftShader: 8192² RGBA texels).
+ * gpu.js types every number in a kernel as float32, array indices included (`int(a * k + i)` in the
+ * generated shader), and a float32 holds every integer only up to 2^24. So `supports()` accepts a
+ * layer only when every index the kernel computes stays below MAX_INDEX: the packed words
+ * (`ceil(n / 3) · k`), the scales (`n · groups`), the padded input (`256 · k`) and the output
+ * (`256 · n`, whose rows are found with `floor((idx + 0.5) / n)`, exact far beyond that).
+ * For example 11008 x 4096 (packed: 15.0 M words) runs; 32000 x 4096 (43.7 M) does not.
  */
-export const MAX_OUTPUT_ELEMENTS = 2 ** 22;
-export const MAX_PACKED_WORDS = 2 ** 26;
+export const MAX_INDEX = 2 ** 24;
 
 /** Device memory held by the backend, measured from what gpu.js really allocated. */
 export interface GpuStats {
@@ -148,10 +150,8 @@ class GpuJsBackend implements GpuBackend {
   }
 
   supports(weight: KernelWeight): boolean {
-    return (
-      MAX_BUCKET * weight.n <= MAX_OUTPUT_ELEMENTS &&
-      Math.ceil(weight.n / 3) * weight.k <= MAX_PACKED_WORDS
-    );
+    const { n, k, groupSize } = weight;
+    return Math.max(Math.ceil(n / 3) * k, n * (k / groupSize), MAX_BUCKET * k, MAX_BUCKET * n) <= MAX_INDEX;
   }
 
   linear(args: LinearArgs): void {

@@ -2,7 +2,7 @@ import { availableBackends as cpuBackends } from '../kernels/available.js';
 import type { Backend } from '../kernels/types.js';
 import { ON_GPU, createGpuBackend } from './backend.js';
 
-export { createGpuBackend, M_BUCKETS, ON_GPU, MAX_OUTPUT_ELEMENTS, MAX_PACKED_WORDS } from './backend.js';
+export { createGpuBackend, M_BUCKETS, ON_GPU, MAX_INDEX } from './backend.js';
 export type { GpuBackend, GpuBackendOptions, GpuStats } from './backend.js';
 export type { GpuMode, GpuModeRequest } from './gpujs.js';
 export { packInt8Rows, packedLength, LANES, LINEAR_KERNEL_SOURCE } from './pack.js';

@@ -194,6 +194,18 @@ describe('entry point, modes and lifetime', () => {
     gpu.dispose();
   });
 
+  it('supports() takes only layers whose kernel indices stay below 2^24, where float32 is exact', async () => {
+    const gpu = await createGpuBackend({ mode: 'cpu' });
+    const w = (n: number, k: number, groupSize = k): KernelWeight => ({ n, k, groupSize, values: new Int8Array(0), scales: new Float32Array(0) });
+    expect(gpu.supports(w(11008, 4096))).toBe(true); // 3670 · 4096 = 15.0 M packed words
+    expect(gpu.supports(w(4096, 11008))).toBe(true);
+    expect(gpu.supports(w(32000, 4096))).toBe(false); // 10667 · 4096 = 43.7 M words
+    expect(gpu.supports(w(4096, 8192, 1))).toBe(false); // 33.6 M scales
+    expect(gpu.supports(w(64, 2 ** 16 + 1))).toBe(false); // 256 rows of x: 16.8 M > 2^24
+    expect(gpu.supports(w(2 ** 16 + 1, 1))).toBe(false); // 256 rows of output
+    gpu.dispose();
+  });
+
   it('frees the kernels of a layer whose weight object was garbage-collected', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
