@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, 'dist');
 
-export async function buildPage(): Promise<string> {
+/** Builds the page; returns the output folder and the files the bundle was made of (repo-relative). */
+export async function buildPage(): Promise<{ outdir: string; inputs: string[] }> {
   mkdirSync(outdir, { recursive: true });
-  await build({
+  const result = await build({
     entryPoints: [join(here, 'main.ts')],
     bundle: true,
     format: 'esm',
@@ -22,11 +23,15 @@ export async function buildPage(): Promise<string> {
     outfile: join(outdir, 'main.js'),
     sourcemap: true,
     logLevel: 'warning',
+    // tsconfig.json maps 'int8-linear' to src/ for the typecheck; the bundle must resolve it as a
+    // user's bundler does, through package.json `exports` to dist/, so no tsconfig is read here.
+    tsconfigRaw: {},
+    metafile: true,
   });
   copyFileSync(join(here, 'index.html'), join(outdir, 'index.html'));
-  return outdir;
+  return { outdir, inputs: Object.keys(result.metafile.inputs) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(`built ${await buildPage()}`);
+  console.log(`built ${(await buildPage()).outdir}`);
 }

@@ -54,6 +54,14 @@ async function checkMainBundle(): Promise<void> {
     platform: 'browser',
     write: false,
     logLevel: 'silent',
+    tsconfigRaw: {}, // resolve 'int8-linear' through package.json exports (dist/), not tsconfig paths
+    metafile: true,
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  check(`main entry bundle is built from dist/ through package.json exports (${inputs.length} inputs)`, () => {
+    if (!inputs.includes('dist/index.js')) throw new Error('dist/index.js is not among the inputs');
+    const fromSrc = inputs.filter((f) => f.startsWith('src/'));
+    if (fromSrc.length > 0) throw new Error(`bundled from src/: ${fromSrc.join(', ')}`);
   });
   const code = result.outputFiles[0].text;
   check(`main entry browser bundle (${code.length} bytes) has no node: import`, () => {
@@ -108,7 +116,14 @@ function checkReport(r: ModeReport, mode: string): void {
 async function main(): Promise<void> {
   console.log('building the package (tsup) and the example page (esbuild)...');
   execFileSync('npx', ['tsup', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-  const dir = await buildPage();
+  const { outdir: dir, inputs } = await buildPage();
+  check('the page bundles int8-linear and int8-linear/gpu from dist/ (package exports), gpu.js from its browser build', () => {
+    for (const want of ['dist/index.js', 'dist/gpu.js', 'node_modules/gpu.js/dist/gpu-browser.js']) {
+      if (!inputs.includes(want)) throw new Error(`${want} is not among the bundle's inputs`);
+    }
+    const fromSrc = inputs.filter((f) => f.startsWith('src/'));
+    if (fromSrc.length > 0) throw new Error(`bundled from src/: ${fromSrc.join(', ')}`);
+  });
   await checkMainBundle();
 
   const server = await serve(dir);
