@@ -51,6 +51,8 @@ function render(reports: ModeReport[]): void {
   );
   root.innerHTML =
     `<table><tr><th>backend/mode</th><th>case (MxKxN)</th><th>scale shape</th><th>max |y - reference|</th><th>device bytes/weight</th></tr>${rows.join('')}</table>` +
+    `<p>Device bytes per weight: packed int8 (4/3 bytes) plus float32 scales, as gpu.js allocated them; in tiny layers ` +
+    `the padding of the last 3 rows and the scales (4 bytes per group) weigh more.</p>` +
     `<h2>Timings (ms)</h2><table><tr><th>shape</th><th>backend/mode</th><th>first call</th><th>median</th><th>runs</th></tr>${bench.join('')}</table>`;
 }
 
