@@ -39,4 +39,17 @@ export default tseslint.config(
   boundary(['src/nn/**/*.ts'], ['../io/*', '../cli/*', ...NODE], 'nn imports quant, kernels, tensor, errors, random (DESIGN §4)'),
   boundary(['src/io/**/*.ts'], ['../kernels/*', '../quant/*', '../cli/*', ...NODE], 'io imports tensor/errors and nn only; Node file helpers go in src/io/node*.ts (DESIGN §4)', ['src/io/node*.ts']),
   boundary(['src/index.ts'], [...NODE], 'the main entry must stay free of Node modules so browser bundles work'),
+  boundary(['src/gpu/**/*.ts'], ['../nn/*', '../quant/*', '../io/*', '../cli/*', '../random*', ...NODE], 'gpu/ imports kernels, tensor and errors only (it is a Backend, like kernels/)'),
+  // A separate rule name, so it adds to the per-folder boundaries above instead of replacing them:
+  // gpu.js is an optional peer dependency that only the 'int8-linear/gpu' entry (src/gpu/) may load.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/gpu/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [{ name: 'gpu.js', message: "only src/gpu/ (the 'int8-linear/gpu' entry) may import gpu.js, an optional peer dependency" }],
+        patterns: [{ group: ['gpu.js/*'], message: "only src/gpu/ may import gpu.js" }],
+      }],
+    },
+  },
 );

@@ -1,0 +1,240 @@
+import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } from '../../src/index.js';
+import { availableBackends as mainBackends } from '../../src/kernels/available.js';
+import { referenceLinear } from '../../src/kernels/reference.js';
+import type { KernelWeight } from '../../src/kernels/types.js';
+import { availableBackends, createGpuBackend, M_BUCKETS, packInt8Rows, type GpuBackend } from '../../src/gpu/index.js';
+import { CONFORMANCE_CASES, caseData, caseLabel, type ShapeCase } from './shapes.js';
+import { expectWithin, float32AccumulationLimit } from './tolerance.js';
+
+/**
+ * The gpu.js backend against the reference kernel, in every gpu.js mode Node has. gpu.js computes
+ * in float32 (products, group sums, scale), so the limit is the FLOAT32_ACCUMULATION bound of
+ * tolerance.ts, the same as every float32 kernel's.
+ *
+ * Time budget (2 shared cores, whole file < ~60 s): every mode runs the full table (270 cases:
+ * about 5-8 s for webasm, 5 s for cpu, 15-25 s for headlessgl under xvfb here; the whole file
+ * 10 s without a display, 20-40 s with one). Each case is a new layer and compiles a kernel, and
+ * that cost, not the arithmetic, dominates, so no subsampling was needed.
+ */
+
+/** Beyond the table: K past gpu.js's default loopMaxIterations (1000), and M past the largest bucket. */
+const EXTRA_CASES: readonly ShapeCase[] = [
+  { m: 3, k: 1001, n: 5, scheme: { granularity: 'channel', range: 'full' } },
+  { m: 2, k: 1001, n: 7, scheme: { granularity: 'group', groupSize: 7, range: 'restricted' } },
+  { m: M_BUCKETS[M_BUCKETS.length - 1] + 5, k: 64, n: 5, scheme: { granularity: 'group', groupSize: 16, range: 'full' } },
+];
+
+function runCase(backend: GpuBackend, c: ShapeCase): void {
+  const { weight, x, bias } = caseData(c);
+  for (const b of [bias, null]) {
+    const expected = new Float32Array(c.m * c.n);
+    referenceLinear({ x, m: c.m, weight, bias: b, out: expected });
+    const out = new Float32Array(c.m * c.n).fill(Number.NaN); // every element must be written
+    backend.linear({ x, m: c.m, weight, bias: b, out });
+    expectWithin(`gpujs/${backend.mode} ${caseLabel(c)} bias=${b !== null}`, out, expected, float32AccumulationLimit(x, weight, b));
+  }
+  backend.release(weight);
+}
+
+/** headlessgl needs the native `gl` package (built from source) and a display (xvfb-run -a). */
+function headlessglSkipReason(): string | null {
+  try {
+    createRequire(import.meta.url)('gl');
+  } catch (cause) {
+    return `the optional native package 'gl' does not load (${String(cause).split('\n')[0]}); see docs/gpu.md`;
+  }
+  if (!process.env.DISPLAY) return 'no X display: run under `xvfb-run -a` (see docs/gpu.md)';
+  return null;
+}
+
+const skipGl = headlessglSkipReason();
+if (skipGl !== null) console.log(`[gpu.test] headlessgl skipped: ${skipGl}`);
+
+const MODES = [
+  { mode: 'webasm', skip: null },
+  { mode: 'cpu', skip: null },
+  { mode: 'headlessgl', skip: skipGl },
+] as const;
+
+describe.each(MODES)('gpujs in mode $mode against the reference kernel', ({ mode, skip }) => {
+  let backend: GpuBackend;
+  beforeAll(async () => {
+    if (skip === null) backend = await createGpuBackend({ mode });
+  });
+  afterAll(() => backend?.dispose());
+
+  it.skipIf(skip !== null)(`runs in mode ${mode}${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
+    expect(backend.mode).toBe(mode);
+    expect(backend.name).toBe('gpujs');
+  });
+
+  it.skipIf(skip !== null)(`conformance table (${CONFORMANCE_CASES.length} cases) within FLOAT32_ACCUMULATION`, () => {
+    for (const c of CONFORMANCE_CASES) runCase(backend, c);
+  });
+
+  it.skipIf(skip !== null)('K = 1001 (above loopMaxIterations) and M above the largest bucket', () => {
+    for (const c of EXTRA_CASES) runCase(backend, c);
+  });
+});
+
+describe('packed int8 weights on the device', () => {
+  let backend: GpuBackend;
+  beforeAll(async () => {
+    backend = await createGpuBackend({ mode: 'webasm' });
+  });
+  afterAll(() => backend.dispose());
+
+  it('three int8 per float32: every word is an integer below 2^24 that decodes to its three weights', () => {
+    // Every int8 value in every lane, with n = 256 * 3 - 1 rows so the last word is padded.
+    const n = 256 * 3 - 1;
+    const values = new Int8Array(n * 2);
+    for (let i = 0; i < values.length; i++) values[i] = ((i * 37) % 256) - 128;
+    const words = packInt8Rows({ n, k: 2, values });
+    expect(words.length).toBe(256 * 2);
+    for (let a = 0; a < 256; a++) {
+      for (let i = 0; i < 2; i++) {
+        const w = words[a * 2 + i];
+        if (!(Number.isInteger(w) && w >= 0 && w < 2 ** 24)) throw new Error(`word ${a},${i} = ${w} is not an integer in [0, 2^24)`);
+        for (let lane = 0; lane < 3; lane++) {
+          const o = a * 3 + lane;
+          const got = (Math.floor(w / 256 ** lane) % 256) - 128;
+          const want = o < n ? values[o * 2 + i] : 0;
+          if (got !== want) throw new Error(`row ${o} col ${i}: lane ${lane} of word ${w} decodes to ${got}, expected ${want}`);
+        }
+      }
+    }
+  });
+
+  it('compiles one kernel per M bucket, not per batch size', () => {
+    const c = { m: 40, k: 64, n: 5, scheme: { granularity: 'channel', range: 'full' } } as const;
+    const { weight, x, bias } = caseData(c);
+    const before = backend.stats().kernelsCompiled;
+    for (let m = 1; m <= c.m; m++) {
+      const out = new Float32Array(m * c.n);
+      backend.linear({ x: x.subarray(0, m * c.k), m, weight, bias, out });
+      const expected = new Float32Array(m * c.n);
+      referenceLinear({ x, m, weight, bias, out: expected });
+      expectWithin(`m=${m}`, out, expected, float32AccumulationLimit(x, weight, bias));
+    }
+    // On the CPU (webasm) rows are split exactly into buckets: 1..40 rows use the buckets 1 and 16 only.
+    expect(backend.stats().kernelsCompiled - before).toBe(2);
+    backend.release(weight);
+  });
+});
+
+describe('device memory', () => {
+  // Modes skipped here are listed (with the reason) by the conformance describe above.
+  it.each(MODES.filter((m) => m.skip === null))('$mode: under 2 bytes per weight, measured from what gpu.js allocated, uploaded once per layer', async ({ mode }) => {
+    const backend = await createGpuBackend({ mode });
+    const cases = [
+      { m: 1, k: 4096, n: 64, scheme: { granularity: 'channel', range: 'full' } },
+      { m: 1, k: 4096, n: 64, scheme: { granularity: 'group', groupSize: 128, range: 'full' } },
+    ] as const;
+    for (const c of cases) {
+      const { weight, x, bias } = caseData(c);
+      const out = new Float32Array(c.n);
+      const before = backend.stats();
+      for (let call = 0; call < 5; call++) backend.linear({ x, m: 1, weight, bias, out });
+      const { gpuBytes, layers, ...after } = backend.stats();
+      const kernelsCompiled = after.kernelsCompiled - before.kernelsCompiled;
+      const weightsUploaded = after.weightsUploaded - before.weightsUploaded;
+      const perWeight = gpuBytes / (c.n * c.k);
+      console.log(`[gpu.test] ${caseLabel(c)}: ${gpuBytes} device bytes = ${perWeight.toFixed(4)} bytes/weight (${mode})`);
+      expect(layers).toBe(1);
+      expect(kernelsCompiled).toBe(1);
+      expect(weightsUploaded).toBe(c.n * c.k);
+      // Packed words alone are 4/3 bytes per weight; scales add 4 bytes per group.
+      expect(perWeight).toBeGreaterThanOrEqual(4 / 3);
+      expect(perWeight).toBeLessThan(2);
+      backend.release(weight);
+      expect(backend.stats().gpuBytes).toBe(0);
+    }
+    backend.dispose();
+  });
+
+});
+
+describe('entry point, modes and lifetime', () => {
+  it('reports the mode it really runs in, and rejects unknown modes with a BackendError', async () => {
+    const b = await createGpuBackend({ mode: 'cpu' });
+    expect(b.mode).toBe('cpu');
+    b.dispose();
+    await expect(createGpuBackend({ mode: 'cuda' as 'cpu' })).rejects.toThrow(BackendError);
+    await expect(createGpuBackend({ mode: 'cuda' as 'cpu' })).rejects.toThrow(/'cuda' is not one of/);
+  });
+
+  it("refuses 'webgpu' where no adapter answers (Node), saying what to use instead", async () => {
+    await expect(createGpuBackend({ mode: 'webgpu' })).rejects.toThrow(/no WebGPU adapter.*use mode 'webgl2'/);
+  });
+
+  it('int8-linear/gpu lists the CPU backends plus gpujs in its real mode; the main entry has no gpujs', async () => {
+    const all = await availableBackends();
+    const main = await mainBackends();
+    expect(all.map((b) => b.name)).toEqual(
+      // In Node without headlessgl, gpujs runs on webasm: after the CPU kernels, before the reference.
+      [...main.slice(0, -1).map((b) => b.name), 'gpujs', 'reference'],
+    );
+    expect(all.find((b) => b.name === 'gpujs')?.mode).toBe(skipGl === null ? 'headlessgl' : 'webasm');
+    expect(main.some((b) => b.name === 'gpujs')).toBe(false);
+    for (const b of [...all, ...main]) b.dispose();
+  });
+
+  it('runs a QuantizedLinear through .to(backend) with any leading dims', async () => {
+    const gpu = await createGpuBackend({ mode: 'webasm' });
+    const generator = new Generator(7);
+    const layer = QuantizedLinear.fromLinear(new Linear(64, 5, { generator }), { granularity: 'group', groupSize: 16 });
+    const x = uniform_(Tensor.zeros([2, 3, 64], 'float32'), -1, 1, generator);
+    const expected = layer.forward(x);
+    const y = layer.to(gpu).forward(x);
+    expect(y.shape).toEqual([2, 3, 5]);
+    expectWithin('QuantizedLinear on gpujs', y.data, expected.data, float32AccumulationLimit(x.data, layer.packed, layer.bias!.data));
+    gpu.dispose();
+  });
+
+  it('supports() takes only layers whose kernel indices stay below 2^24, where float32 is exact', async () => {
+    const gpu = await createGpuBackend({ mode: 'cpu' });
+    const w = (n: number, k: number, groupSize = k): KernelWeight => ({ n, k, groupSize, values: new Int8Array(0), scales: new Float32Array(0) });
+    expect(gpu.supports(w(11008, 4096))).toBe(true); // 3670 · 4096 = 15.0 M packed words
+    expect(gpu.supports(w(4096, 11008))).toBe(true);
+    expect(gpu.supports(w(32000, 4096))).toBe(false); // 10667 · 4096 = 43.7 M words
+    expect(gpu.supports(w(4096, 8192, 1))).toBe(false); // 33.6 M scales
+    expect(gpu.supports(w(64, 2 ** 16 + 1))).toBe(false); // 256 rows of x: 16.8 M > 2^24
+    expect(gpu.supports(w(2 ** 16 + 1, 1))).toBe(false); // 256 rows of output
+    gpu.dispose();
+  });
+
+  it('frees the kernels of a layer whose weight object was garbage-collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const gpu = await createGpuBackend({ mode: 'webasm' });
+    // The weight exists only inside this call, as after loadStateDict replaces a layer's weight.
+    const runOnce = () => {
+      const weight: KernelWeight = { n: 4, k: 8, values: new Int8Array(32).fill(1), scales: new Float32Array(4).fill(1), groupSize: 8 };
+      gpu.linear({ x: new Float32Array(8).fill(1), m: 1, weight, bias: null, out: new Float32Array(4) });
+    };
+    runOnce();
+    expect(gpu.stats().layers).toBe(1);
+    for (let i = 0; i < 100 && gpu.stats().layers > 0; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(gpu.stats()).toMatchObject({ layers: 0, gpuBytes: 0 });
+    gpu.dispose();
+  });
+
+  it('dispose() frees every layer and later calls throw a BackendError', async () => {
+    const gpu = await createGpuBackend({ mode: 'webasm' });
+    const weight: KernelWeight = { n: 2, k: 3, values: Int8Array.of(1, 2, 3, -4, -5, -6), scales: Float32Array.of(0.5, 0.25), groupSize: 3 };
+    const out = new Float32Array(2);
+    gpu.linear({ x: Float32Array.of(1, 1, 1), m: 1, weight, bias: null, out });
+    expect(Array.from(out)).toEqual([3, -3.75]);
+    expect(gpu.stats().layers).toBe(1);
+    gpu.dispose();
+    expect(gpu.stats()).toMatchObject({ layers: 0, gpuBytes: 0 });
+    expect(() => gpu.linear({ x: Float32Array.of(1, 1, 1), m: 1, weight, bias: null, out })).toThrow(/disposed/);
+  });
+});

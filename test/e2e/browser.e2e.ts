@@ -1,0 +1,207 @@
+/**
+ * End-to-end test in a real browser (`npm run test:e2e`): builds the package and the example page,
+ * serves it on 127.0.0.1, drives Debian's Chromium (/usr/bin/chromium) headless through
+ * playwright-core, and checks that the gpu.js backend's results in `webgl2`, `webgpu` and `webgl` match the
+ * reference, element by element, within the FLOAT32_ACCUMULATION bound (gpu.js computes in float32;
+ * see test/conformance/tolerance.ts). It also checks that a browser bundle of the main entry has no
+ * `node:` import and does not pull in gpu.js, and prints the browser benchmark.
+ *
+ * Not a vitest file on purpose (it needs a browser and a build): run it with `npm run test:e2e`.
+ * Env: CHROMIUM=/path/to/chromium to use another binary; E2E_CHROMIUM_ARGS="..." adds flags, e.g. on a
+ * machine with a real GPU `--ignore-gpu-blocklist --enable-features=Vulkan --use-angle=vulkan` (the
+ * renderer it got is printed next to the benchmark, which says "software GPU" only for SwiftShader).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { referenceLinear } from '../../src/kernels/reference.js';
+import { buildPage } from '../../examples/browser/build.js';
+import { DEMO_CASES, buildCase, label } from '../../examples/browser/demo.js';
+import type { ModeReport } from '../../examples/browser/main.js';
+import { expectWithin, float32AccumulationLimit } from '../conformance/tolerance.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** Modes that must run and match in Chromium: all are required, none may be skipped. */
+const REQUIRED_MODES = ['webgl2', 'webgpu', 'webgl'] as const;
+/** Issue 4: packed int8 on the device must stay under this many bytes per weight. */
+const MAX_BYTES_PER_WEIGHT = 2;
+/** How long the page may take for every case and the benchmark on a software GPU. */
+const PAGE_TIMEOUT_MS = 240_000;
+
+const failures: string[] = [];
+function check(what: string, fn: () => void): void {
+  try {
+    fn();
+    console.log(`  ok   ${what}`);
+  } catch (e) {
+    failures.push(`${what}: ${(e as Error).message}`);
+    console.log(`  FAIL ${what}: ${(e as Error).message}`);
+  }
+}
+
+/** Bundles only the main entry for the browser, as a user's bundler would, and looks for Node imports. */
+async function checkMainBundle(): Promise<void> {
+  const result = await build({
+    stdin: { contents: "export * from 'int8-linear';", resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+    tsconfigRaw: {}, // resolve 'int8-linear' through package.json exports (dist/), not tsconfig paths
+    metafile: true,
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  check(`main entry bundle is built from dist/ through package.json exports (${inputs.length} inputs)`, () => {
+    if (!inputs.includes('dist/index.js')) throw new Error('dist/index.js is not among the inputs');
+    const fromSrc = inputs.filter((f) => f.startsWith('src/'));
+    if (fromSrc.length > 0) throw new Error(`bundled from src/: ${fromSrc.join(', ')}`);
+  });
+  const code = result.outputFiles[0].text;
+  check(`main entry browser bundle (${code.length} bytes) has no node: import`, () => {
+    const hit = /["'`]node:[a-z_/]+["'`]/.exec(code);
+    if (hit !== null) throw new Error(`found ${hit[0]} at offset ${hit.index}`);
+  });
+  check('main entry browser bundle does not contain gpu.js', () => {
+    if (/["']gpu\.js["']|GPU\.isWebGPUAvailable/.test(code)) throw new Error('gpu.js is referenced by the main entry');
+  });
+}
+
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
+
+function serve(dir: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(dir, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(dir) || !existsSync(file)) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Checks one backend's page report: it ran in `mode`, every case matches, and (gpujs) the bytes per weight. */
+function checkReport(r: ModeReport, mode: string): void {
+  const what = `${r.backend}/${mode}`;
+  check(`${what}: backend created`, () => {
+    if (r.error !== null) throw new Error(r.error);
+    if (r.mode !== mode) throw new Error(`asked for ${mode}, runs in ${r.mode}`);
+  });
+  for (const c of DEMO_CASES) {
+    const got = r.cases.find((x) => x.label === label(c));
+    check(`${what}: ${label(c)} within FLOAT32_ACCUMULATION of the reference`, () => {
+      if (got === undefined) throw new Error('case missing from the page report');
+      const { layer, x } = buildCase(c);
+      const bias = layer.bias?.data ?? null;
+      const expected = new Float32Array(c.m * c.n);
+      referenceLinear({ x: x.data, m: c.m, weight: layer.packed, bias, out: expected });
+      expectWithin(`${what} ${label(c)}`, got.y, expected, float32AccumulationLimit(x.data, layer.packed, bias));
+    });
+  }
+  if (r.backend !== 'gpujs') return;
+  const first = r.cases.find((x) => x.label === label(DEMO_CASES[0]));
+  check(`${what}: ${first?.bytesPerWeight?.toFixed(4)} device bytes per weight < ${MAX_BYTES_PER_WEIGHT}`, () => {
+    if (!((first?.bytesPerWeight ?? Infinity) < MAX_BYTES_PER_WEIGHT)) throw new Error(`measured ${first?.bytesPerWeight}`);
+  });
+}
+
+async function main(): Promise<void> {
+  console.log('building the package (tsup) and the example page (esbuild)...');
+  execFileSync('npx', ['tsup', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  const { outdir: dir, inputs } = await buildPage();
+  check('the page bundles int8-linear and int8-linear/gpu from dist/ (package exports), gpu.js from its browser build', () => {
+    for (const want of ['dist/index.js', 'dist/gpu.js', 'node_modules/gpu.js/dist/gpu-browser.js']) {
+      if (!inputs.includes(want)) throw new Error(`${want} is not among the bundle's inputs`);
+    }
+    const fromSrc = inputs.filter((f) => f.startsWith('src/'));
+    if (fromSrc.length > 0) throw new Error(`bundled from src/: ${fromSrc.join(', ')}`);
+  });
+  await checkMainBundle();
+
+  const server = await serve(dir);
+  const { port } = server.address() as AddressInfo;
+  const profile = mkdtempSync(join(tmpdir(), 'int8-linear-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--enable-unsafe-webgpu',
+      ...(process.env.E2E_CHROMIUM_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
+    ],
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') console.log(`  [browser] ${m.text()}`);
+    });
+    page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${port}/?modes=${REQUIRED_MODES.join(',')},available`);
+    let timer: NodeJS.Timeout | undefined;
+    const reports = await Promise.race([
+      page.evaluate(() => window.int8Linear.done, undefined),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the page did not finish within ${PAGE_TIMEOUT_MS} ms`)), PAGE_TIMEOUT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    const gpuInfo = await page.evaluate(async () => {
+      const gl = document.createElement('canvas').getContext('webgl2');
+      const ext = gl?.getExtension('WEBGL_debug_renderer_info');
+      const renderer = gl === null ? 'none' : String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+      const nav = navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string; description: string } } | null> } };
+      const adapter = await nav.gpu?.requestAdapter();
+      const info = adapter?.info;
+      return { webgl2: renderer, webgpu: info === undefined ? 'none' : `${info.vendor} ${info.architecture} ${info.description}`.trim() };
+    });
+    const browser = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
+    console.log(`\nmachine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}; Chromium ${browser}`);
+    console.log(`WebGL2 renderer: ${gpuInfo.webgl2}; WebGPU adapter: ${gpuInfo.webgpu}`);
+
+    for (const mode of REQUIRED_MODES) {
+      const r = reports.find((x) => x.requested === mode);
+      if (r === undefined) failures.push(`${mode}: no report`);
+      else checkReport(r, mode);
+    }
+    // availableBackends() of 'int8-linear/gpu' in a browser: gpujs picks webgl2 by itself.
+    const available = reports.filter((x) => x.requested === 'available');
+    check(`availableBackends() lists ${available.map((r) => `${r.backend}/${r.mode}`).join(', ')}, gpujs/webgl2 first`, () => {
+      if (available[0]?.backend !== 'gpujs' || available[0]?.mode !== 'webgl2') throw new Error('gpujs/webgl2 is not first');
+      if (available[available.length - 1]?.backend !== 'reference') throw new Error('reference is not last');
+    });
+    for (const r of available) checkReport(r, r.mode);
+
+    const software = /swiftshader|llvmpipe|software/i.test(`${gpuInfo.webgl2} ${gpuInfo.webgpu}`);
+    const gpuNote = software ? 'software GPU: SwiftShader (CPU emulation, not a real GPU)' : `GPU: ${gpuInfo.webgl2}`;
+    console.log(`\nBrowser benchmark (${gpuNote}); median of 7 calls after a first call that compiles and uploads:`);
+    console.log('shape (MxKxN, kind)        backend/mode           first ms   median ms');
+    for (const r of reports.filter((x) => x.requested !== 'available')) {
+      for (const b of r.bench) {
+        console.log(`${b.label.padEnd(27)}${b.backend.padEnd(23)}${b.firstMs.toFixed(1).padStart(8)}${b.medianMs.toFixed(2).padStart(12)}`);
+      }
+    }
+  } finally {
+    await context.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  if (failures.length > 0) {
+    console.log(`\n${failures.length} e2e check(s) failed:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
+    process.exit(1);
+  }
+  console.log('\nall e2e checks passed');
+}
+
+await main();
