@@ -27,6 +27,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // Node scripts (wasm build, bench chart) written as plain .mjs: declare Node's globals.
+    files: ['scripts/**/*.mjs', 'bench/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+  },
   boundary(['src/errors.ts'], ['./*', '../*', ...NODE], 'errors.ts depends on nothing (DESIGN §4)'),
   boundary(['src/tensor.ts'], ['./!(errors.js)', '../*', ...NODE], 'tensor.ts depends on errors.ts alone (DESIGN §4)'),
   boundary(['src/random.ts'], ['./nn/*', './quant/*', './kernels/*', './io/*', './cli/*', ...NODE], 'random.ts imports only errors/tensor (DESIGN §4)'),

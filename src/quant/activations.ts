@@ -21,7 +21,7 @@ export interface QuantizedActivations {
  * Example:
  *   const { xq, xScales } = quantizeActivations(new Float32Array([0.5, -1, 2, 0]), 2, 2);
  *   xScales;   // Float32Array [1 / 127.5, 2 / 127.5] (float32)
- *   xq;        // Int8Array [64, -128, 127, 0]
+ *   xq;        // Int8Array [64, -127, 127, 0], as torch.quantize_per_channel gives
  */
 export function quantizeActivations(x: Float32Array, m: number, k: number): QuantizedActivations {
   for (let i = 0; i < m * k; i++) {

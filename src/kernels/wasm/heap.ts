@@ -72,7 +72,6 @@ export class WasmHeap {
     if (prev !== undefined && prev.ptr + prev.size === ptr) {
       prev.size += this.free[i].size;
       this.free.splice(i, 1);
-      i--;
     }
     const last = this.free[this.free.length - 1];
     if (last !== undefined && last.ptr + last.size === this.top) {
