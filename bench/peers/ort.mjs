@@ -67,7 +67,7 @@ function transpose(values, n, k, Ctor) {
  * (its dequantization, n x k) and bias (n). Each entry: { name, kind, bytes } where kind says which
  * numbers it must reproduce ('float': W8A32 reference, 'w8a8': activation-quantized).
  */
-export function buildGraphs({ q, scale, w, bias, n, k }) {
+export function buildGraphs({ q, scale, w, bias, n, k, group }) {
   const graphs = [];
   graphs.push({
     name: 'Gemm float32 (transB)',
@@ -86,18 +86,21 @@ export function buildGraphs({ q, scale, w, bias, n, k }) {
       n,
     ),
   });
-  // MatMulNBits bits=8: uint8 = q + 128 (default zero point 2^(bits-1)), one block per row (block_size = k).
-  if (k >= 16 && (k & (k - 1)) === 0) {
+  // MatMulNBits bits=8 on the per-group weights (its block_size must be 16..256): uint8 = q + 128
+  // (the default zero point 2^(bits-1)), B laid out (n, k / block, block), scales (n · k / block).
+  if (group) {
+    const block = group.groupSize;
     const u8 = new Uint8Array(n * k);
-    for (let i = 0; i < n * k; i++) u8[i] = q[i] + 128;
+    for (let i = 0; i < n * k; i++) u8[i] = group.q[i] + 128;
     for (const level of [0, 4]) {
       graphs.push({
-        name: `MatMulNBits bits=8 accuracy_level=${level}`,
+        name: `MatMulNBits bits=8 group(${block}) accuracy_level=${level}`,
         kind: level === 0 ? 'float' : 'w8a8',
-        weightBytes: n * k,
+        grouped: true,
+        weightBytes: n * k + (n * k * 4) / block,
         bytes: model(
-          [node('MatMulNBits', ['X', 'Q', 'S'], ['XW'], { K: k, N: n, bits: 8, block_size: k, accuracy_level: level }, 'com.microsoft'), node('Add', ['XW', 'B'], ['Y'])],
-          [tensor('Q', T.UINT8, [n, 1, k], u8), tensor('S', T.FLOAT, [n], scale), tensor('B', T.FLOAT, [n], bias)],
+          [node('MatMulNBits', ['X', 'Q', 'S'], ['XW'], { K: k, N: n, bits: 8, block_size: block, accuracy_level: level }, 'com.microsoft'), node('Add', ['XW', 'B'], ['Y'])],
+          [tensor('Q', T.UINT8, [n, k / block, block], u8), tensor('S', T.FLOAT, [(n * k) / block], group.scale), tensor('B', T.FLOAT, [n], bias)],
           k,
           n,
         ),
