@@ -18,7 +18,7 @@ const boundary = (files, forbidden, message, ignores = []) => ({
 const NODE = ['node:*', 'fs', 'path', 'os', 'worker_threads', 'child_process', 'url'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/peers/**', 'examples/browser/dist/**', '**/*.d.ts'] },
+  { ignores: ['dist/**', 'tmp/**', 'node_modules/**', 'coverage/**', 'bench/peers/**', 'examples/browser/dist/**', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

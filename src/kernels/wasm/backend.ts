@@ -7,8 +7,8 @@ import { WasmHeap } from './heap.js';
 /** The kernel's exports (see kernel.wat). Pointers are byte offsets into `memory`. */
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
-  linear_f32(w: number, s: number, x: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number): void;
-  linear_i8(w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number): void;
+  linear_f32(w: number, s: number, x: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number): void;
+  linear_i8(w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number): void;
 }
 
 /** A weight packed into wasm memory. */
@@ -16,12 +16,20 @@ interface Packed {
   readonly layout: PackedLayout;
   readonly values: number;
   readonly scales: number;
-  /** Weight blocks per panel: a panel (4·kp bytes per block) stays within PANEL_BYTES of L2. */
-  readonly panel: number;
 }
 
-/** Bytes of packed weights walked by all rows of x before moving on: fits a 256 KiB+ L2 with room for x. */
+/**
+ * Bytes of a weight panel: the kernels run every row of x over one panel of weight blocks before
+ * the next, so weights come from DRAM once per call. W8A32 with two or more rows widens the panel
+ * to float32 once (4 bytes per weight) and runs every pair of rows over it; W8A8 walks the int8
+ * panel. Either way it should stay in L2 (512 KiB on Zen 3) next to the rows of x.
+ */
 const PANEL_BYTES = 128 * 1024;
+
+/** Weight blocks (4 rows of kp weights) per panel when each weight takes `bytesPerWeight` bytes. */
+function panelBlocks(layout: PackedLayout, bytesPerWeight: number): number {
+  return Math.max(1, Math.floor(PANEL_BYTES / (4 * layout.kp * bytesPerWeight)));
+}
 
 /**
  * Largest k of the wasm W8A8 kernel: its int32 sums are exact while 128·128·k < 2^31.
@@ -81,7 +89,12 @@ export async function createWasmBackend(): Promise<WasmBackend> {
     );
   }
   compiled ??= WebAssembly.compile(decodeBase64(KERNEL_WASM_BASE64));
-  const instance = await WebAssembly.instantiate(await compiled, {});
+  return instantiate(await compiled);
+}
+
+/** @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts). */
+export async function instantiate(module: WebAssembly.Module): Promise<WasmBackend> {
+  const instance = await WebAssembly.instantiate(module, {});
   return wasmBackendOf(instance.exports as unknown as KernelExports);
 }
 
@@ -116,7 +129,7 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
         new Int8Array(buffer, values, layout.valueBytes),
         new Float32Array(buffer, scales, layout.scaleCount),
       );
-      p = { layout, values, scales, panel: Math.max(1, Math.floor(PANEL_BYTES / (4 * layout.kp))) };
+      p = { layout, values, scales };
       packedByWeight.set(weight, p);
       finalizer.register(weight, p, weight);
     }
@@ -157,18 +170,23 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
     linear({ x, m, weight, bias, out }: LinearArgs): void {
       const p = packedFor(weight);
       const { layout } = p;
+      const panel = panelBlocks(layout, 4);
       const xBytes = m * layout.kp * 4;
       const outBytes = m * layout.np * 4;
-      const base = scratchOf(xBytes + outBytes + layout.np * 4);
+      const panelBytes = m > 1 ? panel * 4 * layout.kp * 4 : 0;
+      const base = scratchOf(xBytes + outBytes + layout.np * 4 + panelBytes);
       const buffer = memory.buffer; // after any growth
       padActivations(x, m, layout, new Float32Array(buffer, base, m * layout.kp));
-      writeBias(buffer, base + xBytes + outBytes, layout, bias);
-      kernel.linear_f32(p.values, p.scales, base, base + xBytes, base + xBytes + outBytes, m, layout.nb, layout.groups, layout.cpg, p.panel);
+      const biasPtr = base + xBytes + outBytes;
+      writeBias(buffer, biasPtr, layout, bias);
+      kernel.linear_f32(p.values, p.scales, base, base + xBytes, biasPtr, m, layout.nb, layout.groups, layout.cpg, panel, biasPtr + layout.np * 4);
       copyOut(buffer, base + xBytes, layout, m, out);
     },
     linearW8A8({ xq, xScales, m, weight, bias, out }: LinearW8A8Args): void {
       const p = packedFor(weight);
       const { layout } = p;
+      const panel = panelBlocks(layout, 1); // W8A8 widens in registers: the panel is the int8 weights
+
       const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16;
       const sBytes = Math.ceil((m * 4) / 16) * 16;
       const outBytes = m * layout.np * 4;
@@ -177,8 +195,9 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
       padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
       new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
       const outPtr = base + xBytes + sBytes;
-      writeBias(buffer, outPtr + outBytes, layout, bias);
-      kernel.linear_i8(p.values, p.scales, base, base + xBytes, outPtr, outPtr + outBytes, m, layout.nb, layout.groups, layout.cpg, p.panel);
+      const biasPtr = outPtr + outBytes;
+      writeBias(buffer, biasPtr, layout, bias);
+      kernel.linear_i8(p.values, p.scales, base, base + xBytes, outPtr, biasPtr, m, layout.nb, layout.groups, layout.cpg, panel, 0);
       copyOut(buffer, outPtr, layout, m, out);
     },
     release(weight: KernelWeight): void {
