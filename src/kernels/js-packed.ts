@@ -24,6 +24,8 @@ export function createJsBackend(): Backend {
   let packedByWeight = new WeakMap<KernelWeight, JsPacked>();
   let xPad = new Float32Array(0);
   let xqPad = new Int16Array(0);
+  /** The four dot products of one group (float64; exact integers for W8A8), reused by every call. */
+  const acc = new Float64Array(ROWS);
 
   function packedFor(weight: KernelWeight): JsPacked {
     let p = packedByWeight.get(weight);
@@ -44,7 +46,6 @@ export function createJsBackend(): Backend {
     if (xPad.length < m * kp) xPad = new Float32Array(m * kp);
     const xp = xPad;
     padActivations(x, m, layout, xp);
-    const stride = ROWS * CHUNK;
     // Block outer, x rows inner: a 4-row block (4·kp bytes) stays in cache for every row of x.
     for (let b = 0; b < nb; b++) {
       const wb = b * ROWS * kp;
@@ -54,23 +55,12 @@ export function createJsBackend(): Backend {
         const xr = r * kp;
         let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
         for (let g = 0; g < groups; g++) {
-          let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-          for (let c = g * cpg; c < (g + 1) * cpg; c++) {
-            const p = wb + c * stride;
-            const xc = xr + c * CHUNK;
-            for (let j = 0; j < CHUNK; j++) {
-              const xv = xp[xc + j];
-              a0 += xv * v[p + j];
-              a1 += xv * v[p + CHUNK + j];
-              a2 += xv * v[p + 2 * CHUNK + j];
-              a3 += xv * v[p + 3 * CHUNK + j];
-            }
-          }
+          groupDots(v, wb, xp, xr, g * cpg, (g + 1) * cpg, acc);
           const sg = sb + g * ROWS;
-          t0 += a0 * s[sg];
-          t1 += a1 * s[sg + 1];
-          t2 += a2 * s[sg + 2];
-          t3 += a3 * s[sg + 3];
+          t0 += acc[0] * s[sg];
+          t1 += acc[1] * s[sg + 1];
+          t2 += acc[2] * s[sg + 2];
+          t3 += acc[3] * s[sg + 3];
         }
         store(out, r * n, o, n, bias, t0, t1, t2, t3);
       }
@@ -83,7 +73,6 @@ export function createJsBackend(): Backend {
     if (xqPad.length < m * kp) xqPad = new Int16Array(m * kp);
     const xp = xqPad;
     padActivations(xq, m, layout, xp);
-    const stride = ROWS * CHUNK;
     const f = Math.fround;
     for (let b = 0; b < nb; b++) {
       const wb = b * ROWS * kp;
@@ -94,24 +83,13 @@ export function createJsBackend(): Backend {
         const sx = xScales[r];
         let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
         for (let g = 0; g < groups; g++) {
-          let a0 = 0, a1 = 0, a2 = 0, a3 = 0; // exact: integers far below 2^53
-          for (let c = g * cpg; c < (g + 1) * cpg; c++) {
-            const p = wb + c * stride;
-            const xc = xr + c * CHUNK;
-            for (let j = 0; j < CHUNK; j++) {
-              const xv = xp[xc + j];
-              a0 += xv * v[p + j];
-              a1 += xv * v[p + CHUNK + j];
-              a2 += xv * v[p + 2 * CHUNK + j];
-              a3 += xv * v[p + 3 * CHUNK + j];
-            }
-          }
+          groupDots(v, wb, xp, xr, g * cpg, (g + 1) * cpg, acc); // exact: integers far below 2^53
           // referenceLinearW8A8's formula, step for step.
           const sg = sb + g * ROWS;
-          t0 = f(t0 + f(f(a0) * f(sx * s[sg])));
-          t1 = f(t1 + f(f(a1) * f(sx * s[sg + 1])));
-          t2 = f(t2 + f(f(a2) * f(sx * s[sg + 2])));
-          t3 = f(t3 + f(f(a3) * f(sx * s[sg + 3])));
+          t0 = f(t0 + f(f(acc[0]) * f(sx * s[sg])));
+          t1 = f(t1 + f(f(acc[1]) * f(sx * s[sg + 1])));
+          t2 = f(t2 + f(f(acc[2]) * f(sx * s[sg + 2])));
+          t3 = f(t3 + f(f(acc[3]) * f(sx * s[sg + 3])));
         }
         if (bias === null) store(out, r * n, o, n, null, f(t0 + 0), f(t1 + 0), f(t2 + 0), f(t3 + 0));
         else store(out, r * n, o, n, null, f(t0 + bias[o]), f(t1 + bias[o + 1]), f(t2 + bias[o + 2]), f(t3 + bias[o + 3]));
@@ -132,6 +110,29 @@ export function createJsBackend(): Backend {
       xqPad = new Int16Array(0);
     },
   };
+}
+
+/**
+ * acc[r] = Σ x[xr + c·16 + j] · w(row r of the block at wb, chunk c, column j) over chunks [c0, c1):
+ * the four rows of a block share each activation load.
+ */
+function groupDots(v: Int8Array, wb: number, xp: Float32Array | Int16Array, xr: number, c0: number, c1: number, acc: Float64Array): void {
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  for (let c = c0; c < c1; c++) {
+    const p = wb + c * ROWS * CHUNK;
+    const xc = xr + c * CHUNK;
+    for (let j = 0; j < CHUNK; j++) {
+      const xv = xp[xc + j];
+      a0 += xv * v[p + j];
+      a1 += xv * v[p + CHUNK + j];
+      a2 += xv * v[p + 2 * CHUNK + j];
+      a3 += xv * v[p + 3 * CHUNK + j];
+    }
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 
 /** Writes the valid ones of four outputs of block row `o` (rows past n are padding), adding the bias. */
