@@ -352,7 +352,7 @@ async function coldCase(wasm: Backend, peers: Awaited<ReturnType<typeof loadPeer
         },
       },
     ];
-    const peerRows = (await peerRunners(shape, layer, x, peers, notes, null)).filter((r) => r.name.startsWith('Gemm') || r.name.includes('W8A8') || r.name.includes('accuracy_level=4'));
+    const peerRows = (await peerRunners(shape, layer, x, peers, notes, null)).filter((r) => r.name.startsWith('Gemm') || r.name.includes('W8A8'));
     perLayer.push([...ours, ...peerRows]);
   }
   const rotating: Runner[] = [];

@@ -107,25 +107,38 @@ export function buildGraphs({ q, scale, w, bias, n, k, group }) {
       });
     }
   }
-  // W8A8: DynamicQuantizeLinear (uint8, per tensor) + MatMulInteger with int8 (k, n) weights, then the scales.
-  graphs.push({
-    name: 'DynamicQuantizeLinear + MatMulInteger (W8A8)',
-    kind: 'w8a8',
-    weightBytes: n * k,
-    bytes: model(
-      [
-        node('DynamicQuantizeLinear', ['X'], ['XQ', 'XS', 'XZ']),
-        node('MatMulInteger', ['XQ', 'QT', 'XZ'], ['ACC']),
-        node('Cast', ['ACC'], ['ACCF'], { to: T.FLOAT }),
-        node('Mul', ['XS', 'S'], ['XSS']),
-        node('Mul', ['ACCF', 'XSS'], ['XW']),
-        node('Add', ['XW', 'B'], ['Y']),
-      ],
-      [tensor('QT', T.INT8, [k, n], transpose(q, n, k, Int8Array)), tensor('S', T.FLOAT, [n], scale), tensor('B', T.FLOAT, [n], bias)],
-      k,
-      n,
-    ),
-  });
+  // W8A8: DynamicQuantizeLinear (uint8, per tensor) + MatMulInteger with int8 (k, n) weights, then the
+  // scales; ORT fuses this into DynamicQuantizeMatMul. Its AVX2 kernel multiplies u8 x s8 pairs into
+  // saturating int16, so with 8-bit weights it overflows (about 20 % error); onnxruntime's own
+  // quantizer uses reduce_range (7-bit weights, |q| <= 63) on such CPUs: both variants are timed.
+  const w7 = new Int8Array(n * k);
+  const scale7 = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    let absmax = 0;
+    for (let i = 0; i < k; i++) absmax = Math.max(absmax, Math.abs(w[o * k + i]));
+    scale7[o] = Math.max(absmax / 63, 1.1920928955078125e-7);
+    for (let i = 0; i < k; i++) w7[o * k + i] = Math.max(-63, Math.min(63, Math.round(w[o * k + i] / scale7[o])));
+  }
+  for (const [label, qq, ss] of [['8-bit weights', q, scale], ['7-bit weights (reduce_range)', w7, scale7]]) {
+    graphs.push({
+      name: `DynamicQuantizeLinear + MatMulInteger (W8A8, ${label})`,
+      kind: 'w8a8',
+      weightBytes: n * k,
+      bytes: model(
+        [
+          node('DynamicQuantizeLinear', ['X'], ['XQ', 'XS', 'XZ']),
+          node('MatMulInteger', ['XQ', 'QT', 'XZ'], ['ACC']),
+          node('Cast', ['ACC'], ['ACCF'], { to: T.FLOAT }),
+          node('Mul', ['XS', 'S'], ['XSS']),
+          node('Mul', ['ACCF', 'XSS'], ['XW']),
+          node('Add', ['XW', 'B'], ['Y']),
+        ],
+        [tensor('QT', T.INT8, [k, n], transpose(qq, n, k, Int8Array)), tensor('S', T.FLOAT, [n], ss), tensor('B', T.FLOAT, [n], bias)],
+        k,
+        n,
+      ),
+    });
+  }
   return graphs;
 }
 
