@@ -209,8 +209,9 @@ const SAMPLE_MS = 5;
 
 /**
  * Checks every row against its reference, warms it up, then times all rows in interleaved rounds
- * (round r runs each row once), so load from other processes on this shared machine hits every row
- * alike; each row's result is the median of its rounds (at least 7).
+ * (round r runs each row once untimed, to have its weights in cache again, then times it), so load
+ * from other processes on this shared machine hits every row alike; each row's result is the median
+ * of its rounds (at least 7).
  */
 async function measureAll(shape: Shape, runners: Runner[], refFloat: Float32Array): Promise<RowResult[]> {
   const { m, k, n } = shape;
@@ -248,6 +249,7 @@ async function measureAll(shape: Shape, runners: Runner[], refFloat: Float32Arra
   const rounds = m * k * n > 2 ** 30 ? 7 : 11;
   for (let r = 0; r < rounds; r++) {
     for (const a of active) {
+      await a.runner.run(); // untimed: brings this row's weights back into cache after the other rows ran
       const t0 = performance.now();
       for (let i = 0; i < a.reps; i++) await a.runner.run();
       a.row.samples.push((performance.now() - t0) / a.reps);

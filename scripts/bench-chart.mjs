@@ -8,7 +8,7 @@ const report = JSON.parse(readFileSync(input, 'utf8'));
 
 const COLORS = { ours: '#1f77b4', 'onnxruntime-node': '#7f7f7f', 'onnxruntime-web': '#ff7f0e' };
 const ROW_H = 16;
-const LABEL_W = 360;
+const LABEL_W = 480;
 const BAR_W = 420;
 const PAD = 8;
 

@@ -119,9 +119,9 @@ export function buildGraphs({ q, scale, w, bias, n, k, group }) {
     scale7[o] = Math.max(absmax / 63, 1.1920928955078125e-7);
     for (let i = 0; i < k; i++) w7[o * k + i] = Math.max(-63, Math.min(63, Math.round(w[o * k + i] / scale7[o])));
   }
-  for (const [label, qq, ss] of [['8-bit weights', q, scale], ['7-bit weights (reduce_range)', w7, scale7]]) {
+  for (const [label, qq, ss] of [['8-bit weights', q, scale], ['7-bit weights, reduce_range', w7, scale7]]) {
     graphs.push({
-      name: `DynamicQuantizeLinear + MatMulInteger (W8A8, ${label})`,
+      name: `DynamicQuantizeLinear+MatMulInteger W8A8 (${label})`,
       kind: 'w8a8',
       weightBytes: n * k,
       bytes: model(
