@@ -37,6 +37,12 @@ export function referenceLinear(args: LinearArgs): void {
  *
  * Every step is one correctly rounded float32 operation, so SIMD kernels reproduce it bit for bit
  * (f32.convert_i32_s, f32x4.mul, f32x4.add round the same way), and they must.
+ *
+ * Shape: xq (m, k) int8, xScales (m), weight (n, k) -> out (m, n).
+ *
+ * Example:
+ *   const { xq, xScales } = quantizeActivations(x, m, k);
+ *   referenceLinearW8A8({ xq, xScales, m, weight: layer.packed, bias: null, out: new Float32Array(m * n) });
  */
 export function referenceLinearW8A8(args: LinearW8A8Args): void {
   const { xq, xScales, m, weight, bias, out } = args;

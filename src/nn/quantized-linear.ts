@@ -20,7 +20,12 @@ import { checkInput, checkStateDict, outputShape } from './shape.js';
 /**
  * How the forward treats activations: 'float32' (weight-only, W8A32, the default) or 'int8' (W8A8:
  * each row of x quantized per token by `quantizeActivations`, int32 dot products, faster on the
- * wasm backend, less accurate).
+ * wasm backend, less accurate: see docs/wasm.md).
+ *
+ * Shape: does not change shapes: x (*, in) -> (*, out) either way.
+ *
+ * Example:
+ *   QuantizedLinear.fromLinear(fc, { activations: 'int8' }).to(await createWasmBackend());
  */
 export type ActivationMode = 'float32' | 'int8';
 

@@ -2,7 +2,14 @@ import { QuantizationError } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { quantize } from './quantize.js';
 
-/** Int8 activations and their per-row (per-token) scales, as the W8A8 kernels take them. */
+/**
+ * Int8 activations and their per-row (per-token) scales, as the W8A8 kernels take them.
+ *
+ * Shape: xq (m, k) int8, xScales (m) float32.
+ *
+ * Example:
+ *   const { xq, xScales } = quantizeActivations(x, m, k);   // a QuantizedActivations
+ */
 export interface QuantizedActivations {
   /** int8 (m, k) row-major. */
   readonly xq: Int8Array;

@@ -40,7 +40,16 @@ export const WASM_MAX_K = 131071;
 /** Largest packed weight: the wasm32 address space is 4 GiB and each layer also needs scratch. */
 const MAX_PACKED_BYTES = 2 ** 31;
 
-/** The wasm backend: a Backend plus how much wasm memory it holds, for tests and benchmarks. */
+/**
+ * The wasm backend: a Backend plus how much wasm memory it holds, for tests and benchmarks.
+ *
+ * Shape: as `Backend`.
+ *
+ * Example:
+ *   const wasm = await createWasmBackend();
+ *   qfc.to(wasm).forward(x);
+ *   wasm.allocatedBytes;   // ~ out_features · in_features bytes of packed int8 weights, plus scratch
+ */
 export interface WasmBackend extends Backend {
   /** Bytes of wasm memory handed out (packed weights and scratch). */
   readonly allocatedBytes: number;
@@ -62,7 +71,14 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
-/** Whether this runtime has WebAssembly with SIMD128 (feature test, nothing is compiled). */
+/**
+ * Whether this runtime has WebAssembly with SIMD128 (validates a 43-byte module; nothing is compiled).
+ *
+ * Shape: none (a boolean).
+ *
+ * Example:
+ *   const backend = wasmSimdSupported() ? await createWasmBackend() : createJsBackend();
+ */
 export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function' && WebAssembly.validate(SIMD_PROBE);
 }
