@@ -189,7 +189,7 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
       const panel = panelBlocks(layout, 4);
       const xBytes = m * layout.kp * 4;
       const outBytes = m * layout.np * 4;
-      const panelBytes = m > 1 ? panel * 4 * layout.kp * 4 : 0;
+      const panelBytes = m > 1 ? 16 + panel * 4 * layout.kp * 4 : 0; // a vector of ones, then the panel
       const base = scratchOf(xBytes + outBytes + layout.np * 4 + panelBytes);
       const buffer = memory.buffer; // after any growth
       padActivations(x, m, layout, new Float32Array(buffer, base, m * layout.kp));

@@ -25,19 +25,6 @@
       (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $u) (local.get $v))
       (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $u) (local.get $v))))
 
-  ;; [sum a, sum b, sum c, sum d] of four vectors (transpose-add).
-  (func $hsum_i32 (param $a v128) (param $b v128) (param $c v128) (param $d v128) (result v128)
-    (local $u v128) (local $v v128)
-    (local.set $u (i32x4.add
-      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a) (local.get $b))
-      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a) (local.get $b))))
-    (local.set $v (i32x4.add
-      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $c) (local.get $d))
-      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $c) (local.get $d))))
-    (i32x4.add
-      (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $u) (local.get $v))
-      (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $u) (local.get $v))))
-
   ;; One x row (float32, padded) times one 4-row weight block: the 4 outputs, before bias.
   (func $blk1 (param $w i32) (param $s i32) (param $x i32) (param $groups i32) (param $cpg i32) (result v128)
     (local $c i32) (local $wv v128) (local $lo v128) (local $hi v128)
@@ -98,7 +85,7 @@
   ;; total = total + fround(fround(acc) * fround(sx * scale)) over groups, per row (before bias).
   (func $blk1_i8 (param $w i32) (param $s i32) (param $x i32) (param $groups i32) (param $cpg i32) (param $sx v128) (result v128)
     (local $c i32) (local $wv v128) (local $xl v128) (local $xh v128)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $tot v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $tot v128) (local $hu v128) (local $hv v128)
     (loop $group
       (local.set $a0 (v128.const i32x4 0 0 0 0))
       (local.set $a1 (v128.const i32x4 0 0 0 0))
@@ -127,29 +114,68 @@
         (local.set $w (i32.add (local.get $w) (i32.const 64)))
         (local.set $x (i32.add (local.get $x) (i32.const 32)))
         (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+      (local.set $hu (i32x4.add
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a0) (local.get $a1))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a0) (local.get $a1))))
+      (local.set $hv (i32x4.add
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a2) (local.get $a3))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a2) (local.get $a3))))
       (local.set $tot (f32x4.add (local.get $tot) (f32x4.mul
-        (f32x4.convert_i32x4_s (call $hsum_i32 (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
+        (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv))))
         (f32x4.mul (local.get $sx) (v128.load (local.get $s))))))
       (local.set $s (i32.add (local.get $s) (i32.const 16)))
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
     (local.get $tot))
 
-  ;; dst[i] = float32(src[i]) for n bytes of int8 (n a multiple of 16): a weight panel widened once
-  ;; and then reused by every pair of x rows (the widened panel keeps the packed order).
-  (func $widen_f32 (param $src i32) (param $dst i32) (param $n i32)
-    (local $v v128) (local $lo v128) (local $hi v128)
-    (loop $l
-      (local.set $v (v128.load (local.get $src)))
-      (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
-      (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
-      (v128.store offset=0 (local.get $dst) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))))
-      (v128.store offset=16 (local.get $dst) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))))
-      (v128.store offset=32 (local.get $dst) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))))
-      (v128.store offset=48 (local.get $dst) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))))
-      (local.set $src (i32.add (local.get $src) (i32.const 16)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
-      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 16))))))
-
+  ;; Widens `blocks` packed blocks to float32 with their scales folded in: dst = fround(q * scale of
+  ;; its (row, group)), in the packed order. With two or more rows of x a panel is widened once and
+  ;; every pair of rows runs over it (mk_f32) as one ungrouped block: per group costs nothing more.
+  (func $widen_f32 (param $src i32) (param $s i32) (param $dst i32) (param $blocks i32) (param $groups i32) (param $cpg i32)
+    (local $g i32) (local $c i32) (local $v v128) (local $lo v128) (local $hi v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (loop $block
+      (local.set $g (local.get $groups))
+      (loop $group
+        (local.set $s0 (v128.load32_splat offset=0 (local.get $s)))
+        (local.set $s1 (v128.load32_splat offset=4 (local.get $s)))
+        (local.set $s2 (v128.load32_splat offset=8 (local.get $s)))
+        (local.set $s3 (v128.load32_splat offset=12 (local.get $s)))
+        (local.set $c (local.get $cpg))
+        (loop $chunk
+          (local.set $v (v128.load offset=0 (local.get $src)))
+          (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
+          (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
+          (v128.store offset=0 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))) (local.get $s0)))
+          (v128.store offset=16 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))) (local.get $s0)))
+          (v128.store offset=32 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))) (local.get $s0)))
+          (v128.store offset=48 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))) (local.get $s0)))
+          (local.set $v (v128.load offset=16 (local.get $src)))
+          (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
+          (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
+          (v128.store offset=64 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))) (local.get $s1)))
+          (v128.store offset=80 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))) (local.get $s1)))
+          (v128.store offset=96 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))) (local.get $s1)))
+          (v128.store offset=112 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))) (local.get $s1)))
+          (local.set $v (v128.load offset=32 (local.get $src)))
+          (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
+          (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
+          (v128.store offset=128 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))) (local.get $s2)))
+          (v128.store offset=144 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))) (local.get $s2)))
+          (v128.store offset=160 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))) (local.get $s2)))
+          (v128.store offset=176 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))) (local.get $s2)))
+          (local.set $v (v128.load offset=48 (local.get $src)))
+          (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
+          (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
+          (v128.store offset=192 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))) (local.get $s3)))
+          (v128.store offset=208 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))) (local.get $s3)))
+          (v128.store offset=224 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))) (local.get $s3)))
+          (v128.store offset=240 (local.get $dst) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))) (local.get $s3)))
+          (local.set $src (i32.add (local.get $src) (i32.const 64)))
+          (local.set $dst (i32.add (local.get $dst) (i32.const 256)))
+          (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        (local.set $s (i32.add (local.get $s) (i32.const 16)))
+        (br_if $group (local.tee $g (i32.sub (local.get $g) (i32.const 1)))))
+      (br_if $block (local.tee $blocks (i32.sub (local.get $blocks) (i32.const 1))))))
 
   ;; Two float32 x rows times one widened (float32) 4-row weight block: 8 accumulators, each weight
   ;; vector load serves both x rows and each x vector load serves four weight rows. Writes
@@ -256,7 +282,7 @@
                   (param $out i32) (param $os i32) (param $bias i32)
     (local $c i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
     (local $wv v128) (local $wl0 v128) (local $wh0 v128) (local $wl1 v128) (local $wh1 v128) (local $xl v128) (local $xh v128)
-    (local $sx v128) (local $tot0 v128) (local $tot1 v128) (local $v v128)
+    (local $sx v128) (local $tot0 v128) (local $tot1 v128) (local $v v128) (local $hu v128) (local $hv v128)
     (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
     (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
     (local.set $sx (v128.load (local.get $xsc)))
@@ -302,11 +328,23 @@
         (local.set $x2 (i32.add (local.get $x2) (i32.const 32)))
         (local.set $x3 (i32.add (local.get $x3) (i32.const 32)))
         (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+      (local.set $hu (i32x4.add
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a00) (local.get $a01))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a00) (local.get $a01))))
+      (local.set $hv (i32x4.add
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a02) (local.get $a03))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a02) (local.get $a03))))
       (local.set $tot0 (f32x4.add (local.get $tot0) (f32x4.mul
-        (f32x4.convert_i32x4_s (call $hsum_i32 (local.get $a00) (local.get $a01) (local.get $a02) (local.get $a03)))
+        (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv))))
         (f32x4.mul (local.get $sx) (v128.load32_splat offset=0 (local.get $s))))))
+      (local.set $hu (i32x4.add
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a10) (local.get $a11))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a10) (local.get $a11))))
+      (local.set $hv (i32x4.add
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a12) (local.get $a13))
+        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a12) (local.get $a13))))
       (local.set $tot1 (f32x4.add (local.get $tot1) (f32x4.mul
-        (f32x4.convert_i32x4_s (call $hsum_i32 (local.get $a10) (local.get $a11) (local.get $a12) (local.get $a13)))
+        (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv))))
         (f32x4.mul (local.get $sx) (v128.load32_splat offset=4 (local.get $s))))))
       (local.set $s (i32.add (local.get $s) (i32.const 16)))
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
@@ -341,17 +379,20 @@
       (if (i32.gt_u (local.get $pend) (local.get $nb)) (then (local.set $pend (local.get $nb))))
       (local.set $t (i32.const 0))
       (if (i32.ge_u (local.get $m) (i32.const 2)) (then
-        (call $widen_f32 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $wb))) (local.get $scratch)
-          (i32.mul (i32.sub (local.get $pend) (local.get $p)) (local.get $wb)))
+        (call $widen_f32 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $wb)))
+          (i32.add (local.get $s) (i32.mul (local.get $p) (local.get $sb)))
+          (i32.add (local.get $scratch) (i32.const 16))
+          (i32.sub (local.get $pend) (local.get $p)) (local.get $groups) (local.get $cpg))
+        (v128.store (local.get $scratch) (v128.const f32x4 1 1 1 1))
         (block $pairs_done (loop $pairs
           (br_if $pairs_done (i32.gt_u (i32.add (local.get $t) (i32.const 2)) (local.get $m)))
           (local.set $b (local.get $p))
           (loop $pblocks
             (call $mk_f32
-              (i32.add (local.get $scratch) (i32.mul (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $wb)) (i32.const 4)))
-              (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 0))
+              (i32.add (local.get $scratch) (i32.add (i32.const 16) (i32.mul (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $wb)) (i32.const 4))))
+              (local.get $scratch)
               (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs))) (local.get $xs)
-              (local.get $groups) (local.get $cpg)
+              (i32.const 1) (i32.mul (local.get $groups) (local.get $cpg))
               (i32.add (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 0)))
               (local.get $os)
               (i32.add (local.get $bias) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 0))))
