@@ -8,6 +8,9 @@
  * Peers (onnxruntime-node, onnxruntime-web) come from bench/peers (`npm run bench:peers`); when they
  * are missing or a graph fails, the row says why and the rest still runs.
  * A cold-cache case rotates 4 different 4096x4096 layers (64 MiB of int8, more than L3).
+ * Wall time is what the tables rank by; `cpu ms` (this process's user + system time per run) is
+ * printed beside it because the machine this runs on is shared: it is what a row costs with a core
+ * to itself (every row here is single-threaded).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -41,6 +44,9 @@ interface RowResult {
   kind: Kind;
   ms: number | null;
   samples: number[];
+  /** Median CPU time of this process per run (user + system): what the row costs when it has a core to itself. */
+  cpuMs: number | null;
+  cpuSamples: number[];
   gflops: number | null;
   gbs: number | null;
   vsBaseline: number | null;
@@ -218,7 +224,7 @@ async function measureAll(shape: Shape, runners: Runner[], refFloat: Float32Arra
   const rows: RowResult[] = [];
   const active: { runner: Runner; row: RowResult; reps: number }[] = [];
   for (const runner of runners) {
-    const row: RowResult = { name: runner.name, group: runner.group, kind: runner.kind, ms: null, samples: [], gflops: null, gbs: null, vsBaseline: null, relErr: null, check: '' };
+    const row: RowResult = { name: runner.name, group: runner.group, kind: runner.kind, ms: null, samples: [], cpuMs: null, cpuSamples: [], gflops: null, gbs: null, vsBaseline: null, relErr: null, check: '' };
     rows.push(row);
     try {
       const first = performance.now();
@@ -250,9 +256,12 @@ async function measureAll(shape: Shape, runners: Runner[], refFloat: Float32Arra
   for (let r = 0; r < rounds; r++) {
     for (const a of active) {
       await a.runner.run(); // untimed: brings this row's weights back into cache after the other rows ran
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       for (let i = 0; i < a.reps; i++) await a.runner.run();
       a.row.samples.push((performance.now() - t0) / a.reps);
+      const cpu = process.cpuUsage(c0);
+      a.row.cpuSamples.push((cpu.user + cpu.system) / 1000 / a.reps);
     }
   }
   const baseline = rows.find((r) => r.name.includes('(baseline)'));
@@ -262,6 +271,7 @@ async function measureAll(shape: Shape, runners: Runner[], refFloat: Float32Arra
     const ms = mid(row.samples);
     const runner = runners[rows.indexOf(row)];
     row.ms = ms;
+    row.cpuMs = row.cpuSamples.length > 0 ? mid(row.cpuSamples) : null;
     row.gflops = (2 * m * k * n) / (ms * 1e6);
     row.gbs = m === 1 ? runner.weightBytes / (ms * 1e6) : null;
     row.vsBaseline = baselineMs === null ? null : baselineMs / ms;
@@ -275,9 +285,9 @@ function fmt(v: number | null, digits: number): string {
 
 function printTable(title: string, rows: RowResult[]): void {
   console.log(`\n${title}`);
-  const header = ['row', 'runtime', 'ms (median)', 'GFLOP/s', 'GB/s', 'x naive f32', 'rel err', 'check'];
+  const header = ['row', 'runtime', 'ms (median)', 'cpu ms', 'GFLOP/s', 'GB/s', 'x naive f32', 'rel err', 'check'];
   const withNote = (r: RowResult) => (r.note === undefined ? r.check : `${r.check}; ${r.note}`);
-  const lines = rows.map((r) => [r.name, r.group, fmt(r.ms, 3), fmt(r.gflops, 2), fmt(r.gbs, 2), r.vsBaseline === null ? '-' : `${r.vsBaseline.toFixed(2)}x`, r.relErr === null ? '-' : r.relErr.toExponential(1), withNote(r)]);
+  const lines = rows.map((r) => [r.name, r.group, fmt(r.ms, 3), fmt(r.cpuMs, 3), fmt(r.gflops, 2), fmt(r.gbs, 2), r.vsBaseline === null ? '-' : `${r.vsBaseline.toFixed(2)}x`, r.relErr === null ? '-' : r.relErr.toExponential(1), withNote(r)]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   console.log(line(header));
