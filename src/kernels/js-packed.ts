@@ -91,8 +91,13 @@ export function createJsBackend(): Backend {
           t2 = f(t2 + f(f(acc[2]) * f(sx * s[sg + 2])));
           t3 = f(t3 + f(f(acc[3]) * f(sx * s[sg + 3])));
         }
-        if (bias === null) store(out, r * n, o, n, null, f(t0 + 0), f(t1 + 0), f(t2 + 0), f(t3 + 0));
-        else store(out, r * n, o, n, null, f(t0 + bias[o]), f(t1 + bias[o + 1]), f(t2 + bias[o + 2]), f(t3 + bias[o + 3]));
+        // y = fround(total + b), b = 0 without bias and in padding rows (never read past bias)
+        const left = n - o;
+        const b0 = bias === null ? 0 : bias[o];
+        const b1 = bias === null || left < 2 ? 0 : bias[o + 1];
+        const b2 = bias === null || left < 3 ? 0 : bias[o + 2];
+        const b3 = bias === null || left < 4 ? 0 : bias[o + 3];
+        store(out, r * n, o, n, null, f(t0 + b0), f(t1 + b1), f(t2 + b2), f(t3 + b3));
       }
     }
   }

@@ -204,7 +204,6 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
       const p = packedFor(weight);
       const { layout } = p;
       const panel = panelBlocks(layout, 1); // W8A8 widens in registers: the panel is the int8 weights
-
       const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16;
       const sBytes = Math.ceil((m * 4) / 16) * 16;
       const outBytes = m * layout.np * 4;
