@@ -41,12 +41,34 @@ export function createJsBackend(): Backend {
   }
 
   function linear({ x, m, weight, bias, out }: LinearArgs): void {
-    const { layout, values: v, scales: s } = packedFor(weight);
+    const p = packedFor(weight);
+    if (xPad.length < m * p.layout.kp) xPad = new Float32Array(m * p.layout.kp);
+    padActivations(x, m, p.layout, xPad);
+    run(p, xPad, null, m, bias, out);
+  }
+
+  function linearW8A8({ xq, xScales, m, weight, bias, out }: LinearW8A8Args): void {
+    const p = packedFor(weight);
+    if (xqPad.length < m * p.layout.kp) xqPad = new Int16Array(m * p.layout.kp);
+    padActivations(xq, m, p.layout, xqPad);
+    run(p, xqPad, xScales, m, bias, out);
+  }
+
+  /**
+   * Both forwards over padded activations `xp`: W8A32 when `xScales` is null (float64 sums, the scale
+   * once per group), else W8A8 (exact integer sums, then referenceLinearW8A8's float32 formula step
+   * for step). Block outer, x rows inner: a 4-row block (4·kp bytes) stays in cache for every row.
+   */
+  function run(
+    { layout, values: v, scales: s }: JsPacked,
+    xp: Float32Array | Int16Array,
+    xScales: Float32Array | null,
+    m: number,
+    bias: Float32Array | null,
+    out: Float32Array,
+  ): void {
     const { n, kp, nb, groups, cpg } = layout;
-    if (xPad.length < m * kp) xPad = new Float32Array(m * kp);
-    const xp = xPad;
-    padActivations(x, m, layout, xp);
-    // Block outer, x rows inner: a 4-row block (4·kp bytes) stays in cache for every row of x.
+    const f = Math.fround;
     for (let b = 0; b < nb; b++) {
       const wb = b * ROWS * kp;
       const sb = b * groups * ROWS;
@@ -57,47 +79,20 @@ export function createJsBackend(): Backend {
         for (let g = 0; g < groups; g++) {
           groupDots(v, wb, xp, xr, g * cpg, (g + 1) * cpg, acc);
           const sg = sb + g * ROWS;
-          t0 += acc[0] * s[sg];
-          t1 += acc[1] * s[sg + 1];
-          t2 += acc[2] * s[sg + 2];
-          t3 += acc[3] * s[sg + 3];
+          if (xScales === null) {
+            t0 += acc[0] * s[sg];
+            t1 += acc[1] * s[sg + 1];
+            t2 += acc[2] * s[sg + 2];
+            t3 += acc[3] * s[sg + 3];
+          } else {
+            const sx = xScales[r];
+            t0 = f(t0 + f(f(acc[0]) * f(sx * s[sg])));
+            t1 = f(t1 + f(f(acc[1]) * f(sx * s[sg + 1])));
+            t2 = f(t2 + f(f(acc[2]) * f(sx * s[sg + 2])));
+            t3 = f(t3 + f(f(acc[3]) * f(sx * s[sg + 3])));
+          }
         }
-        store(out, r * n, o, n, bias, t0, t1, t2, t3);
-      }
-    }
-  }
-
-  function linearW8A8({ xq, xScales, m, weight, bias, out }: LinearW8A8Args): void {
-    const { layout, values: v, scales: s } = packedFor(weight);
-    const { n, kp, nb, groups, cpg } = layout;
-    if (xqPad.length < m * kp) xqPad = new Int16Array(m * kp);
-    const xp = xqPad;
-    padActivations(xq, m, layout, xp);
-    const f = Math.fround;
-    for (let b = 0; b < nb; b++) {
-      const wb = b * ROWS * kp;
-      const sb = b * groups * ROWS;
-      const o = b * ROWS;
-      for (let r = 0; r < m; r++) {
-        const xr = r * kp;
-        const sx = xScales[r];
-        let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        for (let g = 0; g < groups; g++) {
-          groupDots(v, wb, xp, xr, g * cpg, (g + 1) * cpg, acc); // exact: integers far below 2^53
-          // referenceLinearW8A8's formula, step for step.
-          const sg = sb + g * ROWS;
-          t0 = f(t0 + f(f(acc[0]) * f(sx * s[sg])));
-          t1 = f(t1 + f(f(acc[1]) * f(sx * s[sg + 1])));
-          t2 = f(t2 + f(f(acc[2]) * f(sx * s[sg + 2])));
-          t3 = f(t3 + f(f(acc[3]) * f(sx * s[sg + 3])));
-        }
-        // y = fround(total + b), b = 0 without bias and in padding rows (never read past bias)
-        const left = n - o;
-        const b0 = bias === null ? 0 : bias[o];
-        const b1 = bias === null || left < 2 ? 0 : bias[o + 1];
-        const b2 = bias === null || left < 3 ? 0 : bias[o + 2];
-        const b3 = bias === null || left < 4 ? 0 : bias[o + 3];
-        store(out, r * n, o, n, null, f(t0 + b0), f(t1 + b1), f(t2 + b2), f(t3 + b3));
+        store(out, r * n, o, n, bias, xScales !== null, t0, t1, t2, t3);
       }
     }
   }
@@ -140,29 +135,28 @@ function groupDots(v: Int8Array, wb: number, xp: Float32Array | Int16Array, xr: 
   acc[3] = a3;
 }
 
-/** Writes the valid ones of four outputs of block row `o` (rows past n are padding), adding the bias. */
+/**
+ * Writes the valid ones of four outputs of block row `o` (rows past n are padding), adding the bias:
+ * in float64 then stored (W8A32), or as `fround(total + (bias ?? 0))` (W8A8, `rounded`).
+ */
 function store(
   out: Float32Array,
   rowBase: number,
   o: number,
   n: number,
   bias: Float32Array | null,
+  rounded: boolean,
   t0: number,
   t1: number,
   t2: number,
   t3: number,
 ): void {
-  const left = n - o;
+  const f = Math.fround;
   const at = rowBase + o;
-  if (bias === null) {
-    out[at] = t0;
-    if (left > 1) out[at + 1] = t1;
-    if (left > 2) out[at + 2] = t2;
-    if (left > 3) out[at + 3] = t3;
-  } else {
-    out[at] = t0 + bias[o];
-    if (left > 1) out[at + 1] = t1 + bias[o + 1];
-    if (left > 2) out[at + 2] = t2 + bias[o + 2];
-    if (left > 3) out[at + 3] = t3 + bias[o + 3];
+  const left = n - o;
+  for (let i = 0; i < ROWS && i < left; i++) {
+    const t = i === 0 ? t0 : i === 1 ? t1 : i === 2 ? t2 : t3;
+    const b = bias === null ? 0 : bias[o + i];
+    out[at + i] = rounded ? f(t + b) : t + b;
   }
 }
