@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendError, Linear, QuantizationError, QuantizedLinear, Tensor, Generator, uniform_ } from '../../src/index.js';
 import { createJsBackend } from '../../src/kernels/js-packed.js';
 import { CHUNK, ROWS, packWeight, packedLayout, padActivations } from '../../src/kernels/packed.js';
 import { createReferenceBackend, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
-import { createWasmBackend } from '../../src/kernels/wasm/backend.js';
+import { availableBackends } from '../../src/kernels/available.js';
+import { WASM_MAX_K, createWasmBackend, wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
 import { WasmHeap } from '../../src/kernels/wasm/heap.js';
 import { quantizeActivations } from '../../src/quant/activations.js';
 
@@ -165,5 +166,28 @@ describe('QuantizedLinear with the fast backends', () => {
     const before = layer.forward(x).data.slice();
     layer.loadStateDict(layer.stateDict());
     expect(Array.from(layer.forward(x).data)).toEqual(Array.from(before));
+  });
+});
+
+describe('where the wasm backend cannot run', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('without wasm SIMD: createWasmBackend rejects with a BackendError and availableBackends falls back to JS', async () => {
+    vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
+    expect(wasmSimdSupported()).toBe(false);
+    await expect(createWasmBackend()).rejects.toThrow(BackendError);
+    await expect(createWasmBackend()).rejects.toThrow(/createJsBackend/);
+    expect((await availableBackends()).map((b) => b.name)).toEqual(['js-packed', 'reference']);
+  });
+
+  it('K beyond the exact int32 range of W8A8 (128·128·K >= 2^31): supports() is false and .to() says why', async () => {
+    const wasm = await createWasmBackend();
+    const k = WASM_MAX_K + 1;
+    expect(128 * 128 * k).toBeGreaterThanOrEqual(2 ** 31);
+    expect(128 * 128 * WASM_MAX_K).toBeLessThan(2 ** 31);
+    const layer = new QuantizedLinear(k, 1);
+    expect(wasm.supports(layer.packed)).toBe(false);
+    expect(() => layer.to(wasm)).toThrow(/cannot run a 1x131072 channel layer/);
+    wasm.dispose();
   });
 });
