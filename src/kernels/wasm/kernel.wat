@@ -178,6 +178,28 @@
         (br_if $group (local.tee $g (i32.sub (local.get $g) (i32.const 1)))))
       (br_if $block (local.tee $blocks (i32.sub (local.get $blocks) (i32.const 1))))))
 
+  ;; Widens n bytes of packed int8 blocks to int16 for W8A8 with four or more rows of x: each
+  ;; 16-column chunk (rows 0..3 x 16 bytes) becomes columns 0-7 of rows 0..3, then columns 8-15 of
+  ;; rows 0..3 (8 x 16 bytes), so mk_i8 steps through 64 contiguous bytes per 8 columns.
+  (func $widen_i16 (param $src i32) (param $dst i32) (param $n i32)
+    (local $v v128)
+    (loop $l
+      (local.set $v (v128.load offset=0 (local.get $src)))
+      (v128.store offset=0 (local.get $dst) (i16x8.extend_low_i8x16_s (local.get $v)))
+      (v128.store offset=64 (local.get $dst) (i16x8.extend_high_i8x16_s (local.get $v)))
+      (local.set $v (v128.load offset=16 (local.get $src)))
+      (v128.store offset=16 (local.get $dst) (i16x8.extend_low_i8x16_s (local.get $v)))
+      (v128.store offset=80 (local.get $dst) (i16x8.extend_high_i8x16_s (local.get $v)))
+      (local.set $v (v128.load offset=32 (local.get $src)))
+      (v128.store offset=32 (local.get $dst) (i16x8.extend_low_i8x16_s (local.get $v)))
+      (v128.store offset=96 (local.get $dst) (i16x8.extend_high_i8x16_s (local.get $v)))
+      (local.set $v (v128.load offset=48 (local.get $src)))
+      (v128.store offset=48 (local.get $dst) (i16x8.extend_low_i8x16_s (local.get $v)))
+      (v128.store offset=112 (local.get $dst) (i16x8.extend_high_i8x16_s (local.get $v)))
+      (local.set $src (i32.add (local.get $src) (i32.const 64)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 64))))))
+
   ;; Two float32 x rows times one widened (float32) 4-row weight block: 8 accumulators, each weight
   ;; vector load serves both x rows and each x vector load serves four weight rows. One step of 4
   ;; columns per loop iteration: with a whole 16-column chunk per iteration V8 hoisted all 24 loads
@@ -236,17 +258,22 @@
     (v128.store (local.get $out) (f32x4.add (local.get $v) (call $hsum_f32 (local.get $t00) (local.get $t10) (local.get $t20) (local.get $t30))))
     (v128.store (i32.add (local.get $out) (local.get $os)) (f32x4.add (local.get $v) (call $hsum_f32 (local.get $t01) (local.get $t11) (local.get $t21) (local.get $t31)))))
 
-  ;; Four int16 x rows times two rows of a weight block, W8A8: each widened weight vector serves
-  ;; four x rows. Per group: exact int32 sums, then lane t of row r follows referenceLinearW8A8:
+  ;; Four int16 x rows times two rows of a widened (int16) weight block, W8A8 (w, s and bias point at
+  ;; the first of the two rows): one step of 8 columns per loop iteration, the two weight vectors
+  ;; serving four x rows (a bigger loop body made V8 hoist and spill its loads). Per group: exact
+  ;; int32 sums, then lane t of row r follows referenceLinearW8A8:
   ;; total = total + fround(fround(acc) * fround(sx[t] * scale[r])). Writes out[t * os + r] = total + bias[r].
   (func $mk_i8 (param $w i32) (param $s i32) (param $x i32) (param $xs i32) (param $xsc i32) (param $groups i32) (param $cpg i32)
-                  (param $out i32) (param $os i32) (param $bias i32)
+                (param $out i32) (param $os i32) (param $bias i32)
     (local $c i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
-    (local $wv v128) (local $wl0 v128) (local $wh0 v128) (local $wl1 v128) (local $wh1 v128) (local $xl v128) (local $xh v128)
+    (local $w0 v128) (local $w1 v128) (local $xv v128)
     (local $sx v128) (local $tot0 v128) (local $tot1 v128) (local $v v128) (local $hu v128) (local $hv v128)
     (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
     (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
     (local.set $sx (v128.load (local.get $xsc)))
+    (local.set $x1 (i32.add (local.get $x) (local.get $xs)))
+    (local.set $x2 (i32.add (local.get $x1) (local.get $xs)))
+    (local.set $x3 (i32.add (local.get $x2) (local.get $xs)))
     (loop $group
       (local.set $a00 (v128.const i32x4 0 0 0 0))
       (local.set $a01 (v128.const i32x4 0 0 0 0))
@@ -256,39 +283,28 @@
       (local.set $a11 (v128.const i32x4 0 0 0 0))
       (local.set $a12 (v128.const i32x4 0 0 0 0))
       (local.set $a13 (v128.const i32x4 0 0 0 0))
-      (local.set $c (local.get $cpg))
-      (local.set $x1 (i32.add (local.get $x) (local.get $xs)))
-      (local.set $x2 (i32.add (local.get $x1) (local.get $xs)))
-      (local.set $x3 (i32.add (local.get $x2) (local.get $xs)))
-      (loop $chunk
-        (local.set $wv (v128.load offset=0 (local.get $w)))
-        (local.set $wl0 (i16x8.extend_low_i8x16_s (local.get $wv)))
-        (local.set $wh0 (i16x8.extend_high_i8x16_s (local.get $wv)))
-        (local.set $wv (v128.load offset=16 (local.get $w)))
-        (local.set $wl1 (i16x8.extend_low_i8x16_s (local.get $wv)))
-        (local.set $wh1 (i16x8.extend_high_i8x16_s (local.get $wv)))
-        (local.set $xl (v128.load offset=0 (local.get $x)))
-        (local.set $xh (v128.load offset=16 (local.get $x)))
-        (local.set $a00 (i32x4.add (local.get $a00) (i32x4.add (i32x4.dot_i16x8_s (local.get $wl0) (local.get $xl)) (i32x4.dot_i16x8_s (local.get $wh0) (local.get $xh)))))
-        (local.set $a10 (i32x4.add (local.get $a10) (i32x4.add (i32x4.dot_i16x8_s (local.get $wl1) (local.get $xl)) (i32x4.dot_i16x8_s (local.get $wh1) (local.get $xh)))))
-        (local.set $xl (v128.load offset=0 (local.get $x1)))
-        (local.set $xh (v128.load offset=16 (local.get $x1)))
-        (local.set $a01 (i32x4.add (local.get $a01) (i32x4.add (i32x4.dot_i16x8_s (local.get $wl0) (local.get $xl)) (i32x4.dot_i16x8_s (local.get $wh0) (local.get $xh)))))
-        (local.set $a11 (i32x4.add (local.get $a11) (i32x4.add (i32x4.dot_i16x8_s (local.get $wl1) (local.get $xl)) (i32x4.dot_i16x8_s (local.get $wh1) (local.get $xh)))))
-        (local.set $xl (v128.load offset=0 (local.get $x2)))
-        (local.set $xh (v128.load offset=16 (local.get $x2)))
-        (local.set $a02 (i32x4.add (local.get $a02) (i32x4.add (i32x4.dot_i16x8_s (local.get $wl0) (local.get $xl)) (i32x4.dot_i16x8_s (local.get $wh0) (local.get $xh)))))
-        (local.set $a12 (i32x4.add (local.get $a12) (i32x4.add (i32x4.dot_i16x8_s (local.get $wl1) (local.get $xl)) (i32x4.dot_i16x8_s (local.get $wh1) (local.get $xh)))))
-        (local.set $xl (v128.load offset=0 (local.get $x3)))
-        (local.set $xh (v128.load offset=16 (local.get $x3)))
-        (local.set $a03 (i32x4.add (local.get $a03) (i32x4.add (i32x4.dot_i16x8_s (local.get $wl0) (local.get $xl)) (i32x4.dot_i16x8_s (local.get $wh0) (local.get $xh)))))
-        (local.set $a13 (i32x4.add (local.get $a13) (i32x4.add (i32x4.dot_i16x8_s (local.get $wl1) (local.get $xl)) (i32x4.dot_i16x8_s (local.get $wh1) (local.get $xh)))))
+      (local.set $c (i32.shl (local.get $cpg) (i32.const 1)))
+      (loop $step
+        (local.set $w0 (v128.load offset=0 (local.get $w)))
+        (local.set $w1 (v128.load offset=16 (local.get $w)))
+        (local.set $xv (v128.load (local.get $x)))
+        (local.set $a00 (i32x4.add (local.get $a00) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+        (local.set $a10 (i32x4.add (local.get $a10) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+        (local.set $xv (v128.load (local.get $x1)))
+        (local.set $a01 (i32x4.add (local.get $a01) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+        (local.set $a11 (i32x4.add (local.get $a11) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+        (local.set $xv (v128.load (local.get $x2)))
+        (local.set $a02 (i32x4.add (local.get $a02) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+        (local.set $a12 (i32x4.add (local.get $a12) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+        (local.set $xv (v128.load (local.get $x3)))
+        (local.set $a03 (i32x4.add (local.get $a03) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+        (local.set $a13 (i32x4.add (local.get $a13) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
         (local.set $w (i32.add (local.get $w) (i32.const 64)))
-        (local.set $x (i32.add (local.get $x) (i32.const 32)))
-        (local.set $x1 (i32.add (local.get $x1) (i32.const 32)))
-        (local.set $x2 (i32.add (local.get $x2) (i32.const 32)))
-        (local.set $x3 (i32.add (local.get $x3) (i32.const 32)))
-        (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $x1 (i32.add (local.get $x1) (i32.const 16)))
+        (local.set $x2 (i32.add (local.get $x2) (i32.const 16)))
+        (local.set $x3 (i32.add (local.get $x3) (i32.const 16)))
+        (br_if $step (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
       (local.set $hu (i32x4.add
         (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a00) (local.get $a01))
         (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a00) (local.get $a01))))
@@ -397,13 +413,14 @@
       (if (i32.gt_u (local.get $pend) (local.get $nb)) (then (local.set $pend (local.get $nb))))
       (local.set $t (i32.const 0))
       (if (i32.ge_u (local.get $m) (i32.const 4)) (then
-
+        (call $widen_i16 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $wb))) (local.get $scratch)
+          (i32.mul (i32.sub (local.get $pend) (local.get $p)) (local.get $wb)))
         (block $pairs_done (loop $pairs
           (br_if $pairs_done (i32.gt_u (i32.add (local.get $t) (i32.const 4)) (local.get $m)))
           (local.set $b (local.get $p))
           (loop $pblocks
             (call $mk_i8
-              (i32.add (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb))) (i32.const 0))
+              (i32.add (i32.add (local.get $scratch) (i32.mul (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $wb)) (i32.const 2))) (i32.const 0))
               (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 0))
               (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs))) (local.get $xs)
               (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))
@@ -412,7 +429,7 @@
               (local.get $os)
               (i32.add (local.get $bias) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 0))))
             (call $mk_i8
-              (i32.add (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb))) (i32.const 32))
+              (i32.add (i32.add (local.get $scratch) (i32.mul (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $wb)) (i32.const 2))) (i32.const 32))
               (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 8))
               (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs))) (local.get $xs)
               (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))
