@@ -6,9 +6,11 @@
 ;; four rows. Scales: per block and group, 4 float32 (rows 0..3). x is copied in with the same
 ;; padding (float32 for W8A32, int16 for W8A8), padding zero, so padded columns add exact zeros.
 ;;
-;; W8A32: int8 -> i16 -> i32 -> f32 in registers, f32x4 mul + add, per-group partial sums scaled once
-;; per (row, group). W8A8: i32x4.dot_i16x8_s, exact int32 sums per group (|acc| <= 2^14 K < 2^31 for
-;; K < 131072), then the reference's float32 formula lane by lane (see referenceLinearW8A8).
+;; W8A32: int8 -> i16 -> i32 -> f32 (in registers for one row of x; once per panel, scales folded
+;; in, for more), f32x4 mul + add. W8A8: i32x4.dot_i16x8_s, exact int32 sums per group
+;; (|acc| <= 2^14 K < 2^31 for K < 131072), then the reference's float32 formula lane by lane
+;; (see referenceLinearW8A8). Loop bodies stay small: V8 schedules a body's loads first, and a big
+;; body spills them to the stack.
 (module
   (memory (export "memory") 1 65536)
 
@@ -129,8 +131,9 @@
 
   ;; Widens `blocks` packed blocks to float32 with their scales folded in: dst = fround(q * scale of
   ;; its (row, group)); within each 16-column chunk the order is column-vector major (columns 0-3 of
-  ;; rows 0..3, then columns 4-7, ...), so mk_f32 steps through 64 contiguous bytes per 4 columns. With two or more rows of x a panel is widened once and
-  ;; every pair of rows runs over it (mk_f32) as one ungrouped block: per group costs nothing more.
+  ;; rows 0..3, then columns 4-7, ...), so mk_f32 steps through 64 contiguous bytes per 4 columns.
+  ;; With two or more rows of x a panel is widened once and every pair of rows runs over it
+  ;; (mk_f32) as one ungrouped block: per group costs nothing more.
   (func $widen_f32 (param $src i32) (param $s i32) (param $dst i32) (param $blocks i32) (param $groups i32) (param $cpg i32)
     (local $g i32) (local $c i32) (local $v v128) (local $lo v128) (local $hi v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
@@ -203,8 +206,8 @@
   ;; Two float32 x rows times one widened (float32) 4-row weight block: 8 accumulators, each weight
   ;; vector load serves both x rows and each x vector load serves four weight rows. One step of 4
   ;; columns per loop iteration: with a whole 16-column chunk per iteration V8 hoisted all 24 loads
-  ;; and spilled them to the stack (2 to 3x slower, measured). Writes
-  ;; out[t * os + 0..3] = sums + bias[0..3] for t = 0, 1 (lanes = the block's rows).
+  ;; and spilled them to the stack (2 to 3x slower, measured). Writes out[t * os + 0..3] =
+  ;; sums + bias[0..3] for t = 0, 1 (lanes = the block's rows).
   (func $mk_f32 (param $w i32) (param $s i32) (param $x i32) (param $xs i32) (param $groups i32) (param $cpg i32)
                 (param $out i32) (param $os i32) (param $bias i32)
     (local $c i32) (local $x1 i32) (local $u v128) (local $v v128) (local $wv v128) (local $sv v128)
@@ -262,7 +265,8 @@
   ;; the first of the two rows): one step of 8 columns per loop iteration, the two weight vectors
   ;; serving four x rows (a bigger loop body made V8 hoist and spill its loads). Per group: exact
   ;; int32 sums, then lane t of row r follows referenceLinearW8A8:
-  ;; total = total + fround(fround(acc) * fround(sx[t] * scale[r])). Writes out[t * os + r] = total + bias[r].
+  ;; total = total + fround(fround(acc) * fround(sx[t] * scale[r])).
+  ;; Writes out[t * os + r] = total + bias[r].
   (func $mk_i8 (param $w i32) (param $s i32) (param $x i32) (param $xs i32) (param $xsc i32) (param $groups i32) (param $cpg i32)
                 (param $out i32) (param $os i32) (param $bias i32)
     (local $c i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
@@ -337,10 +341,11 @@
     (f32.store offset=4 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 3))) (f32x4.extract_lane 3 (local.get $v)))
   )
 
-;; out (m, 4 nb) = x (m, Kp) . W^T + bias, W8A32. Weight blocks are walked in panels of `panel`
-  ;; blocks; with two or more x rows each panel is first widened to float32 in `scratch` (sized by
-  ;; the caller to stay in L2), then every pair of x rows runs over it (mk_f32), so the int8 ->
-  ;; float32 conversion is paid once per weight, not once per row; a last odd row uses blk1.
+  ;; out (m, 4 nb) = x (m, Kp) . W^T + bias, W8A32. Weight blocks are walked in panels of `panel`
+  ;; blocks; with two or more x rows each panel is first widened to float32 with its scales folded
+  ;; in (scratch: a vector of ones, then the panel; sized by the caller to stay in L2), then every
+  ;; pair of x rows runs over it (mk_f32), so the int8 -> float32 conversion is paid once per
+  ;; weight, not once per row; one row, or a last odd row, uses blk1 on the int8 blocks.
   (func (export "linear_f32") (param $w i32) (param $s i32) (param $x i32) (param $out i32) (param $bias i32)
         (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $panel i32) (param $scratch i32)
     (local $wb i32) (local $sb i32) (local $xs i32) (local $os i32) (local $p i32) (local $pend i32)
@@ -395,9 +400,9 @@
       (local.set $p (local.get $pend))
       (br $panels))))
 
-;; out (m, 4 nb) = W8A8 linear of int16-widened xq (m, Kp) with per-row scales xScales (m): as
-  ;; linear_f32, except that the int8 weights are widened in registers (mk_i8: two weight rows stay in
-  ;; registers for four x rows; a pre-widened int16 panel measured no faster) and rows go by fours.
+  ;; out (m, 4 nb) = W8A8 linear of int16-widened xq (m, Kp) with per-row scales xScales (m): as
+  ;; linear_f32, with panels widened to int16 (widen_i16) and run by four x rows at a time (mk_i8);
+  ;; remaining rows use blk1_i8 on the int8 blocks.
   (func (export "linear_i8") (param $w i32) (param $s i32) (param $x i32) (param $xsc i32) (param $out i32) (param $bias i32)
         (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $panel i32) (param $scratch i32)
     (local $wb i32) (local $sb i32) (local $xs i32) (local $os i32) (local $p i32) (local $pend i32)
