@@ -19,7 +19,7 @@ const boundary = (files, forbidden, message, ignores = []) => ({
 const NODE = ['node:*', 'fs', 'path', 'os', 'worker_threads', 'child_process', 'url'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/peers/**', 'examples/browser/dist/**', '**/*.d.ts'] },
+  { ignores: ['dist/**', 'tmp/**', 'node_modules/**', 'coverage/**', 'bench/peers/**', 'examples/browser/dist/**', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.{js,mjs,cjs}', 'scripts/**', 'bench/**', 'test/**', 'examples/**'], languageOptions: { globals: { ...globals.node } } },
@@ -31,6 +31,11 @@ export default tseslint.config(
     },
   },
   boundary(['src/**/*.ts'], [...NODE], 'only src/cli/** and src/io/node*.ts may use Node modules (DESIGN §4)', ['src/cli/**', 'src/io/node*.ts']),
+  {
+    // Node scripts (wasm build, bench chart) written as plain .mjs: declare Node's globals.
+    files: ['scripts/**/*.mjs', 'bench/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+  },
   boundary(['src/errors.ts'], ['./*', '../*', ...NODE], 'errors.ts depends on nothing (DESIGN §4)'),
   boundary(['src/tensor.ts'], ['./!(errors.js)', '../*', ...NODE], 'tensor.ts depends on errors.ts alone (DESIGN §4)'),
   boundary(['src/random.ts'], ['./nn/*', './quant/*', './kernels/*', './io/*', './cli/*', ...NODE], 'random.ts imports only errors/tensor (DESIGN §4)'),

@@ -4,5 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/docs/**/*.test.ts'],
     testTimeout: 60_000,
+    // assembles kernel.wat into src/kernels/wasm/generated/ first (see scripts/build-wasm.mjs)
+    globalSetup: ['test/setup/build-wasm.ts'],
   },
 });

@@ -7,14 +7,19 @@ export type { KaimingOptions } from './nn/init.js';
 export { Linear } from './nn/linear.js';
 export type { LinearOptions } from './nn/linear.js';
 export { QuantizedLinear } from './nn/quantized-linear.js';
-export type { QuantizedLinearOptions } from './nn/quantized-linear.js';
+export type { QuantizedLinearOptions, ActivationMode } from './nn/quantized-linear.js';
 export { quantize, dequantize, computeScale, resolveScheme, scaleShape, EPS, RANGES } from './quant/quantize.js';
 export type { Granularity, QuantRange, QuantScheme, ResolvedScheme, QuantizedTensor } from './quant/quantize.js';
 export { roundHalfEven } from './quant/round.js';
+export { quantizeActivations } from './quant/activations.js';
+export type { QuantizedActivations } from './quant/activations.js';
 export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
-export { referenceLinear, referenceLinearF32, createReferenceBackend } from './kernels/reference.js';
+export { referenceLinear, referenceLinearF32, referenceLinearW8A8, createReferenceBackend } from './kernels/reference.js';
+export { createJsBackend } from './kernels/js-packed.js';
+export { createWasmBackend, wasmSimdSupported } from './kernels/wasm/backend.js';
+export type { WasmBackend } from './kernels/wasm/backend.js';
 export { availableBackends } from './kernels/available.js';
-export type { Backend, KernelWeight, LinearArgs } from './kernels/types.js';
+export type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from './kernels/types.js';
 export {
   readSafetensors,
   writeSafetensors,

@@ -1,4 +1,4 @@
-import type { Backend, LinearArgs } from './types.js';
+import type { Backend, LinearArgs, LinearW8A8Args } from './types.js';
 
 /**
  * The spec of the quantized forward: plain loops, float64 accumulation, the scale applied once per
@@ -23,6 +23,45 @@ export function referenceLinear(args: LinearArgs): void {
         acc += partial * scales[sBase + g];
       }
       out[r * n + o] = bias === null ? acc : acc + bias[o];
+    }
+  }
+}
+
+/**
+ * The spec of the W8A8 forward (activations quantized per token by `quantizeActivations`). Integer
+ * sums per (row, group) are exact (int32 in the SIMD kernels: |acc| <= 128·128·k < 2^31 for
+ * k < 131072; exact doubles here), then everything is float32, in this order:
+ *
+ *   total = 0;  for each group g:  total = fround(total + fround(fround(acc_g) · fround(s_x · s_w[g])))
+ *   y = fround(total + (bias ?? 0))
+ *
+ * Every step is one correctly rounded float32 operation, so SIMD kernels reproduce it bit for bit
+ * (f32.convert_i32_s, f32x4.mul, f32x4.add round the same way), and they must.
+ *
+ * Shape: xq (m, k) int8, xScales (m), weight (n, k) -> out (m, n).
+ *
+ * Example:
+ *   const { xq, xScales } = quantizeActivations(x, m, k);
+ *   referenceLinearW8A8({ xq, xScales, m, weight: layer.packed, bias: null, out: new Float32Array(m * n) });
+ */
+export function referenceLinearW8A8(args: LinearW8A8Args): void {
+  const { xq, xScales, m, weight, bias, out } = args;
+  const { n, k, values, scales, groupSize } = weight;
+  const groups = k / groupSize;
+  const f = Math.fround;
+  for (let r = 0; r < m; r++) {
+    const xBase = r * k;
+    const sx = xScales[r];
+    for (let o = 0; o < n; o++) {
+      const wBase = o * k;
+      let total = 0;
+      for (let g = 0; g < groups; g++) {
+        const start = g * groupSize;
+        let acc = 0;
+        for (let i = start; i < start + groupSize; i++) acc += xq[xBase + i] * values[wBase + i];
+        total = f(total + f(f(acc) * f(sx * scales[o * groups + g])));
+      }
+      out[r * n + o] = f(total + (bias === null ? 0 : bias[o]));
     }
   }
 }
@@ -58,6 +97,7 @@ export function createReferenceBackend(): Backend {
     mode: 'js-float64',
     supports: () => true,
     linear: referenceLinear,
+    linearW8A8: referenceLinearW8A8,
     dispose: () => undefined,
   };
 }

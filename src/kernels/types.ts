@@ -62,6 +62,11 @@ export interface Backend {
   linear(args: LinearArgs): void;
   /** W8A8 forward, for backends that have one (opt-in via `QuantizedLinear`'s `activations: 'int8'`). */
   linearW8A8?(args: LinearW8A8Args): void;
+  /**
+   * Frees what this backend prepared for `weight` (packed copies), for backends that cache per weight;
+   * called by `QuantizedLinear` when it replaces its weight. Using the weight again re-prepares it.
+   */
+  release?(weight: KernelWeight): void;
   /** Frees what the backend holds (wasm memory, GPU contexts); it must not be used afterwards. */
   dispose(): void;
 }

@@ -1,4 +1,4 @@
-import { BackendError, FormatError, ShapeError } from '../errors.js';
+import { BackendError, FormatError, QuantizationError, ShapeError } from '../errors.js';
 import { createReferenceBackend } from '../kernels/reference.js';
 import type { Backend, KernelWeight } from '../kernels/types.js';
 import {
@@ -12,13 +12,28 @@ import {
   type ResolvedScheme,
   type Granularity,
 } from '../quant/quantize.js';
+import { quantizeActivations } from '../quant/activations.js';
 import { Tensor, formatShape } from '../tensor.js';
 import type { Linear } from './linear.js';
 import { checkInput, checkStateDict, outputShape } from './shape.js';
 
+/**
+ * How the forward treats activations: 'float32' (weight-only, W8A32, the default) or 'int8' (W8A8:
+ * each row of x quantized per token by `quantizeActivations`, int32 dot products, faster on the
+ * wasm backend, less accurate: see docs/wasm.md).
+ *
+ * Shape: does not change shapes: x (*, in) -> (*, out) either way.
+ *
+ * Example:
+ *   QuantizedLinear.fromLinear(fc, { activations: 'int8' }).to(await createWasmBackend());
+ */
+export type ActivationMode = 'float32' | 'int8';
+
 export interface QuantizedLinearOptions extends QuantScheme {
   /** Whether the layer has a bias; default true, as `nn.Linear`. */
   bias?: boolean;
+  /** Default 'float32'; 'int8' runs W8A8 (see `ActivationMode`). */
+  activations?: ActivationMode;
 }
 
 /** The kernel view of a quantized weight; per tensor repeats the one scale on every row. */
@@ -55,6 +70,8 @@ export class QuantizedLinear {
   /** float32 (1,) per tensor, (out, 1) per channel, (out, in / groupSize) per group. */
   readonly weightScale: Tensor<'float32'>;
   readonly bias: Tensor<'float32'> | null;
+  /** 'float32' (weight-only) or 'int8' (activations quantized per token, W8A8). */
+  readonly activations: ActivationMode;
   private kernelWeight: KernelWeight;
   private currentBackend: Backend = createReferenceBackend();
 
@@ -65,7 +82,11 @@ export class QuantizedLinear {
         throw new ShapeError(`QuantizedLinear: ${name} must be a positive integer, got ${v}`);
       }
     }
-    const { bias = true, ...scheme } = options;
+    const { bias = true, activations = 'float32', ...scheme } = options;
+    if (activations !== 'float32' && activations !== 'int8') {
+      throw new QuantizationError(`QuantizedLinear: activations must be 'float32' or 'int8', got '${String(activations)}'`);
+    }
+    this.activations = activations;
     const resolved = resolveScheme(scheme, inFeatures);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
@@ -84,19 +105,26 @@ export class QuantizedLinear {
    *
    * Example:
    *   QuantizedLinear.fromLinear(fc, { granularity: 'channel', range: 'restricted' });
+   *   QuantizedLinear.fromLinear(fc, { activations: 'int8' });   // W8A8 forward
    */
-  static fromLinear(linear: Linear, scheme: QuantScheme = {}): QuantizedLinear {
-    return QuantizedLinear.fromQuantized(quantize(linear.weight, scheme), linear.bias);
+  static fromLinear(linear: Linear, options: QuantScheme & { activations?: ActivationMode } = {}): QuantizedLinear {
+    const { activations = 'float32', ...scheme } = options;
+    return QuantizedLinear.fromQuantized(quantize(linear.weight, scheme), linear.bias, activations);
   }
 
   /** A layer from an already quantized weight (copied) and an optional float32 bias of shape (out,). */
-  static fromQuantized(q: QuantizedTensor, bias: Tensor<'float32'> | null = null): QuantizedLinear {
+  static fromQuantized(
+    q: QuantizedTensor,
+    bias: Tensor<'float32'> | null = null,
+    activations: ActivationMode = 'float32',
+  ): QuantizedLinear {
     const [out, inF] = q.values.shape;
     const layer = new QuantizedLinear(inF, out, {
       bias: bias !== null,
       granularity: q.granularity,
       range: q.range,
       ...(q.groupSize === null ? {} : { groupSize: q.groupSize }),
+      ...(activations === 'float32' ? {} : { activations }),
     });
     layer.loadStateDict(bias === null ? { weight: q.values, weight_scale: q.scale } : { weight: q.values, weight_scale: q.scale, bias });
     return layer;
@@ -128,6 +156,12 @@ export class QuantizedLinear {
           `${this.granularity} layer; use another backend from availableBackends()`,
       );
     }
+    if (this.activations === 'int8' && backend.linearW8A8 === undefined) {
+      throw new BackendError(
+        `QuantizedLinear.to: backend '${backend.name}' (${backend.mode}) has no W8A8 kernel (linearW8A8) ` +
+          `but this layer has activations='int8'; use a backend that has one, or activations: 'float32'`,
+      );
+    }
     this.currentBackend = backend;
     return this;
   }
@@ -137,7 +171,14 @@ export class QuantizedLinear {
     const m = checkInput(x, this.inFeatures, 'QuantizedLinear');
     const out = new Float32Array(m * this.outFeatures);
     if (m > 0) {
-      this.currentBackend.linear({ x: x.data as Float32Array, m, weight: this.kernelWeight, bias: this.bias?.data ?? null, out });
+      const bias = this.bias?.data ?? null;
+      const data = x.data as Float32Array;
+      if (this.activations === 'int8') {
+        const { xq, xScales } = quantizeActivations(data, m, this.inFeatures);
+        (this.currentBackend.linearW8A8 as NonNullable<Backend['linearW8A8']>)({ xq, xScales, m, weight: this.kernelWeight, bias, out });
+      } else {
+        this.currentBackend.linear({ x: data, m, weight: this.kernelWeight, bias, out });
+      }
     }
     return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
   }
@@ -172,7 +213,9 @@ export class QuantizedLinear {
     this.weight.data.set(state.weight.data as Int8Array);
     this.weightScale.data.set(scales);
     if (this.bias !== null) this.bias.data.set(state.bias.data as Float32Array);
-    // A new object, so backends that cached a packed copy of the old weights pack again.
+    // A new object, so backends that cached a packed copy of the old weights pack again; the current
+    // backend frees its copy now (others free theirs when the old object is garbage-collected).
+    this.currentBackend.release?.(this.kernelWeight);
     this.kernelWeight = kernelWeight(this.weight, this.weightScale, this.scheme);
   }
 
@@ -181,7 +224,8 @@ export class QuantizedLinear {
     return (
       `QuantizedLinear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, ` +
       `bias=${this.bias === null ? 'False' : 'True'}, dtype=int8, granularity=${this.granularity}${group}, ` +
-      `range=${this.range}, scale_shape=${formatShape(this.weightScale.shape)}, backend=${this.currentBackend.name})`
+      `range=${this.range}, scale_shape=${formatShape(this.weightScale.shape)}` +
+      `${this.activations === 'int8' ? ', activations=int8' : ''}, backend=${this.currentBackend.name})`
     );
   }
 }

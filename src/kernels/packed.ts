@@ -1,0 +1,105 @@
+import type { KernelWeight } from './types.js';
+
+/**
+ * The packed weight layout of the fast CPU kernels (wasm SIMD and the JS fallback), defined once here:
+ *
+ * - Output rows go in blocks of `ROWS` = 4 (`n` is padded with zero rows to `np = 4·nb`).
+ * - Each group of `groupSize` columns is zero-padded to `gp`, a multiple of `CHUNK` = 16, so a row has
+ *   `kp = groups·gp` columns (per channel: one group, `kp` = k rounded up to 16).
+ * - Block `b` is `4·kp` bytes at `b·4·kp`: for each 16-column chunk `c`, 16 bytes of row 0, then rows
+ *   1, 2, 3, so `values[b·4·kp + c·64 + r·16 + j]` is weight (4b + r, column c·16 + j of the padded row).
+ * - Scales: `scales[(b·groups + g)·4 + r]` is the scale of row 4b + r, group g (1 for padding rows).
+ * - Activations are copied with the same group padding (`padActivations`); the padded columns are 0,
+ *   so they add exact zeros to every sum.
+ *
+ * One pointer walks four rows at once and every 16-byte load is one SIMD vector; the scale of a
+ * (row, group) multiplies that group's partial sum once.
+ */
+export const ROWS = 4;
+export const CHUNK = 16;
+
+/** Sizes of a packed weight. */
+export interface PackedLayout {
+  readonly n: number;
+  readonly k: number;
+  readonly groupSize: number;
+  readonly groups: number;
+  /** Padded group length (multiple of 16). */
+  readonly gp: number;
+  /** Chunks of 16 columns per group. */
+  readonly cpg: number;
+  /** Padded row length: groups · gp. */
+  readonly kp: number;
+  /** Row blocks: ceil(n / 4). */
+  readonly nb: number;
+  /** Padded rows: 4 · nb. */
+  readonly np: number;
+  /** Bytes of packed values: np · kp. */
+  readonly valueBytes: number;
+  /** Number of packed scales: nb · groups · 4. */
+  readonly scaleCount: number;
+}
+
+/** The packed sizes of a kernel weight. */
+export function packedLayout(weight: KernelWeight): PackedLayout {
+  const { n, k, groupSize } = weight;
+  const groups = k / groupSize;
+  const gp = Math.ceil(groupSize / CHUNK) * CHUNK;
+  const kp = groups * gp;
+  const nb = Math.ceil(n / ROWS);
+  const np = nb * ROWS;
+  return { n, k, groupSize, groups, gp, cpg: gp / CHUNK, kp, nb, np, valueBytes: np * kp, scaleCount: nb * groups * ROWS };
+}
+
+/**
+ * Writes `weight` in the packed layout into `values` (valueBytes) and `scales` (scaleCount), which
+ * may be views on wasm memory. Every byte is written, padding included.
+ */
+export function packWeight(weight: KernelWeight, layout: PackedLayout, values: Int8Array, scales: Float32Array): void {
+  const { n, k, groupSize, groups, gp, kp, nb } = layout;
+  const src = weight.values;
+  const srcScales = weight.scales;
+  values.fill(0);
+  for (let o = 0; o < n; o++) {
+    const b = (o / ROWS) | 0;
+    const r = o - b * ROWS;
+    const blockBase = b * ROWS * kp + r * CHUNK;
+    for (let g = 0; g < groups; g++) {
+      for (let j = 0; j < groupSize; j++) {
+        const col = g * gp + j; // column in the padded row
+        const chunk = (col / CHUNK) | 0;
+        values[blockBase + chunk * ROWS * CHUNK + (col - chunk * CHUNK)] = src[o * k + g * groupSize + j];
+      }
+      scales[(b * groups + g) * ROWS + r] = srcScales[o * groups + g];
+    }
+  }
+  for (let o = n; o < nb * ROWS; o++) {
+    const b = (o / ROWS) | 0;
+    for (let g = 0; g < groups; g++) scales[(b * groups + g) * ROWS + (o - b * ROWS)] = 1;
+  }
+}
+
+/**
+ * Copies activations `x` (m, k) into `dst` (m, kp) with the layout's group padding (zeros). `dst`
+ * may be a Float32Array (W8A32) or an Int16Array (W8A8, int8 values widened).
+ */
+export function padActivations(
+  x: Float32Array | Int8Array,
+  m: number,
+  layout: PackedLayout,
+  dst: Float32Array | Int16Array,
+): void {
+  const { k, groupSize, groups, gp, kp } = layout;
+  if (kp === k) {
+    dst.set(x.subarray(0, m * k));
+    return;
+  }
+  for (let r = 0; r < m; r++) {
+    for (let g = 0; g < groups; g++) {
+      const from = r * k + g * groupSize;
+      const to = r * kp + g * gp;
+      dst.set(x.subarray(from, from + groupSize), to);
+      dst.fill(0, to + groupSize, to + gp);
+    }
+  }
+}

@@ -1,0 +1,239 @@
+import { BackendError } from '../../errors.js';
+import { packWeight, packedLayout, padActivations, type PackedLayout } from '../packed.js';
+import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
+import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
+import { WasmHeap } from './heap.js';
+
+/** The kernel's exports (see kernel.wat). Pointers are byte offsets into `memory`. */
+interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  linear_f32(w: number, s: number, x: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number): void;
+  linear_i8(w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number): void;
+}
+
+/** A weight packed into wasm memory. */
+interface Packed {
+  readonly layout: PackedLayout;
+  readonly values: number;
+  readonly scales: number;
+}
+
+/**
+ * Bytes of a weight panel: the kernels run every row of x over one panel of weight blocks before
+ * the next, so weights come from DRAM once per call. W8A32 with two or more rows widens the panel
+ * to float32 once (4 bytes per weight) and runs every pair of rows over it; W8A8 with four or more
+ * rows widens it to int16 (2 bytes per weight) and runs every four rows over it. Either way it should stay in L2 (512 KiB on Zen 3) next to the rows of x, also when the
+ * other hardware thread of the core is busy: at 128x4096x4096, 64 KiB measured as fast as 128 KiB
+ * for W8A32 and 10 to 15 % faster for W8A8, and 256 KiB more than 2x slower for W8A8.
+ */
+const PANEL_BYTES = 64 * 1024;
+
+/** Weight blocks (4 rows of kp weights) per panel when each weight takes `bytesPerWeight` bytes. */
+function panelBlocks(layout: PackedLayout, bytesPerWeight: number): number {
+  return Math.max(1, Math.floor(PANEL_BYTES / (4 * layout.kp * bytesPerWeight)));
+}
+
+/**
+ * Largest k of the wasm W8A8 kernel: its int32 sums are exact while 128·128·k < 2^31.
+ * (Its W8A32 kernel has no such limit, but a backend supports a weight for both or for neither.)
+ */
+export const WASM_MAX_K = 131071;
+
+/** Largest packed weight: the wasm32 address space is 4 GiB and each layer also needs scratch. */
+const MAX_PACKED_BYTES = 2 ** 31;
+
+/**
+ * The wasm backend: a Backend plus how much wasm memory it holds, for tests and benchmarks.
+ *
+ * Shape: as `Backend`.
+ *
+ * Example:
+ *   const wasm = await createWasmBackend();
+ *   qfc.to(wasm).forward(x);
+ *   wasm.allocatedBytes;   // ~ out_features · in_features bytes of packed int8 weights, plus scratch
+ */
+export interface WasmBackend extends Backend {
+  /** Bytes of wasm memory handed out (packed weights and scratch). */
+  readonly allocatedBytes: number;
+  /** Size of the wasm memory (it grows, never shrinks). */
+  readonly memoryBytes: number;
+}
+
+let compiled: Promise<WebAssembly.Module> | null = null;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+/** A 43-byte module whose one function returns a v128: valid exactly where wasm SIMD128 exists. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+/**
+ * Whether this runtime has WebAssembly with SIMD128 (validates a 43-byte module; nothing is compiled).
+ *
+ * Shape: none (a boolean).
+ *
+ * Example:
+ *   const backend = wasmSimdSupported() ? await createWasmBackend() : createJsBackend();
+ */
+export function wasmSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function' && WebAssembly.validate(SIMD_PROBE);
+}
+
+/**
+ * Creates the WebAssembly SIMD backend: int8 weights packed once per weight object into wasm memory
+ * (1 byte per weight, layout of `packed.ts`), W8A32 (`linear`, float32 accumulation) and W8A8
+ * (`linearW8A8`, exact int32 sums, bit-exact with `referenceLinearW8A8`). Compilation is async
+ * (browsers refuse to compile large modules synchronously on the main thread); the compiled module is
+ * shared, each backend has its own instance and memory. Throws a BackendError without wasm SIMD.
+ *
+ * Shape: as `Backend.linear`: x (m, k) -> out (m, n).
+ *
+ * Example:
+ *   const wasm = await createWasmBackend();
+ *   qfc.to(wasm).forward(x);   // same numbers as the reference, within float32 rounding
+ *   wasm.dispose();
+ */
+export async function createWasmBackend(): Promise<WasmBackend> {
+  if (!wasmSimdSupported()) {
+    throw new BackendError(
+      'createWasmBackend: this runtime has no WebAssembly SIMD128 (needs Node >= 16.4, Chrome >= 91, ' +
+        'Firefox >= 89, Safari >= 16.4); use createJsBackend() or the reference backend instead',
+    );
+  }
+  compiled ??= WebAssembly.compile(decodeBase64(KERNEL_WASM_BASE64));
+  return instantiate(await compiled);
+}
+
+/** @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts). */
+export async function instantiate(module: WebAssembly.Module): Promise<WasmBackend> {
+  const instance = await WebAssembly.instantiate(module, {});
+  return wasmBackendOf(instance.exports as unknown as KernelExports);
+}
+
+function wasmBackendOf(kernel: KernelExports): WasmBackend {
+  const memory = kernel.memory;
+  const heap = new WasmHeap(memory);
+  const packedByWeight = new WeakMap<KernelWeight, Packed>();
+  let disposed = false;
+  let scratch = 0;
+  let scratchBytes = 0;
+  // A layer dropped without `release` frees its packed copy when the weight object is collected.
+  const finalizer = new FinalizationRegistry<Packed>((p) => {
+    if (!disposed) freePacked(p);
+  });
+
+  function freePacked(p: Packed): void {
+    heap.release(p.values);
+    heap.release(p.scales);
+  }
+
+  function packedFor(weight: KernelWeight): Packed {
+    if (disposed) throw new BackendError(`wasm-simd backend: used after dispose(); create a new one with createWasmBackend()`);
+    let p = packedByWeight.get(weight);
+    if (p === undefined) {
+      const layout = packedLayout(weight);
+      const values = heap.alloc(layout.valueBytes);
+      const scales = heap.alloc(layout.scaleCount * 4);
+      const buffer = memory.buffer;
+      packWeight(
+        weight,
+        layout,
+        new Int8Array(buffer, values, layout.valueBytes),
+        new Float32Array(buffer, scales, layout.scaleCount),
+      );
+      p = { layout, values, scales };
+      packedByWeight.set(weight, p);
+      finalizer.register(weight, p, weight);
+    }
+    return p;
+  }
+
+  /** One scratch block reused by every call, grown when a call needs more. */
+  function scratchOf(bytes: number): number {
+    if (bytes > scratchBytes) {
+      if (scratchBytes > 0) heap.release(scratch);
+      scratch = heap.alloc(bytes);
+      scratchBytes = bytes;
+    }
+    return scratch;
+  }
+
+  /** Copies the padded bias (zeros without bias, and in padding rows) to `ptr`. */
+  function writeBias(buffer: ArrayBuffer, ptr: number, layout: PackedLayout, bias: Float32Array | null): void {
+    const view = new Float32Array(buffer, ptr, layout.np);
+    if (bias === null) view.fill(0);
+    else {
+      view.set(bias.subarray(0, layout.n));
+      view.fill(0, layout.n);
+    }
+  }
+
+  function copyOut(buffer: ArrayBuffer, ptr: number, layout: PackedLayout, m: number, out: Float32Array): void {
+    const { n, np } = layout;
+    const view = new Float32Array(buffer, ptr, m * np);
+    if (np === n) out.set(view);
+    else for (let r = 0; r < m; r++) out.set(view.subarray(r * np, r * np + n), r * n);
+  }
+
+  return {
+    name: 'wasm-simd',
+    mode: 'wasm-simd128',
+    supports: (weight) => weight.k <= WASM_MAX_K && packedLayout(weight).valueBytes <= MAX_PACKED_BYTES,
+    linear({ x, m, weight, bias, out }: LinearArgs): void {
+      const p = packedFor(weight);
+      const { layout } = p;
+      const panel = panelBlocks(layout, 4);
+      const xBytes = m * layout.kp * 4;
+      const outBytes = m * layout.np * 4;
+      const panelBytes = m > 1 ? 16 + panel * 4 * layout.kp * 4 : 0; // a vector of ones, then the panel
+      const base = scratchOf(xBytes + outBytes + layout.np * 4 + panelBytes);
+      const buffer = memory.buffer; // after any growth
+      padActivations(x, m, layout, new Float32Array(buffer, base, m * layout.kp));
+      const biasPtr = base + xBytes + outBytes;
+      writeBias(buffer, biasPtr, layout, bias);
+      kernel.linear_f32(p.values, p.scales, base, base + xBytes, biasPtr, m, layout.nb, layout.groups, layout.cpg, panel, biasPtr + layout.np * 4);
+      copyOut(buffer, base + xBytes, layout, m, out);
+    },
+    linearW8A8({ xq, xScales, m, weight, bias, out }: LinearW8A8Args): void {
+      const p = packedFor(weight);
+      const { layout } = p;
+      const panel = panelBlocks(layout, 2); // with 4+ rows of x the panel is widened to int16
+      const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16;
+      const sBytes = Math.ceil((m * 4) / 16) * 16;
+      const outBytes = m * layout.np * 4;
+      const biasBytes = layout.np * 4;
+      const panelBytes = m >= 4 ? panel * 4 * layout.kp * 2 : 0;
+      const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes);
+      const buffer = memory.buffer;
+      padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
+      new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
+      const outPtr = base + xBytes + sBytes;
+      const biasPtr = outPtr + outBytes;
+      writeBias(buffer, biasPtr, layout, bias);
+      kernel.linear_i8(p.values, p.scales, base, base + xBytes, outPtr, biasPtr, m, layout.nb, layout.groups, layout.cpg, panel, biasPtr + biasBytes);
+      copyOut(buffer, outPtr, layout, m, out);
+    },
+    release(weight: KernelWeight): void {
+      const p = packedByWeight.get(weight);
+      if (p === undefined || disposed) return;
+      packedByWeight.delete(weight);
+      finalizer.unregister(weight);
+      freePacked(p);
+    },
+    dispose(): void {
+      disposed = true;
+    },
+    get allocatedBytes() {
+      return heap.allocated;
+    },
+    get memoryBytes() {
+      return memory.buffer.byteLength;
+    },
+  };
+}
