@@ -1,7 +1,8 @@
 import type { KernelWeight } from '../../src/kernels/types.js';
+import { U32 } from '../helpers/compare.js';
 
-/** Unit roundoff of float32: 2^-24. */
-export const U32 = 2 ** -24;
+// One set of comparison helpers for every test (NaN-safe; failures name index, values and limit).
+export { U32, expectBitExact, expectWithin } from '../helpers/compare.js';
 
 /**
  * FLOAT32_ACCUMULATION bound, per output element, of a float32 kernel against the float64 reference.
@@ -28,24 +29,4 @@ export function float32AccumulationLimit(x: Float32Array, weight: KernelWeight, 
     for (let j = 0; j < k; j++) sum += Math.abs(x[r * k + j] * values[o * k + j] * scales[o * groups + Math.floor(j / groupSize)]);
     return gamma * sum;
   };
-}
-
-/** Checks |actual[i] - expected[i]| <= limit(i) NaN-safely; a failure names the index, both values and the limit. */
-export function expectWithin(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, limit: (i: number) => number): void {
-  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    const tol = limit(i);
-    if (!(err <= tol)) throw new Error(`${what}: index ${i}: got ${actual[i]}, expected ${expected[i]}, |error| ${err} > limit ${tol}`);
-  }
-}
-
-/** Bit-exact equality (Object.is: -0 and +0 differ, NaN equals NaN); a failure names the first index and both values. */
-export function expectBitExact(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>): void {
-  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
-  for (let i = 0; i < actual.length; i++) {
-    if (!Object.is(actual[i], expected[i])) {
-      throw new Error(`${what}: index ${i}: got ${actual[i]}, expected ${expected[i]} (bit-exact required)`);
-    }
-  }
 }
