@@ -1,4 +1,5 @@
-import { CHUNK, ROWS, packWeight, packedLayout, padActivations, type PackedLayout } from './packed.js';
+import { BackendError } from '../errors.js';
+import { CHUNK, ROWS, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from './packed.js';
 import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from './types.js';
 
 interface JsPacked {
@@ -12,7 +13,8 @@ interface JsPacked {
  * the wasm kernel (`packed.ts`), read by plain typed-array loops that compute four output rows per
  * pass so each activation load serves four weights; float64 accumulation (JS numbers) for W8A32, and
  * for W8A8 exact integer sums with `referenceLinearW8A8`'s float32 formula (bit-exact with it).
- * Packed weights are cached per weight object (a WeakMap: garbage-collected with the layer).
+ * Packed weights are cached per weight object (a WeakMap: garbage-collected with the layer); after
+ * `QuantizedLinear.to` (which calls `adopt`) the packed copy is the layer's only copy.
  *
  * Shape: as `Backend.linear`: x (m, k) -> out (m, n).
  *
@@ -21,14 +23,17 @@ interface JsPacked {
  *   qfc.to(js).forward(x);
  */
 export function createJsBackend(): Backend {
+  /** Packed copies of weights seen in calls (a cache; `dispose` drops it). */
   let packedByWeight = new WeakMap<KernelWeight, JsPacked>();
+  /** Weights adopted from layers: their only copy, so `dispose` keeps them (they go with the layer). */
+  const adopted = new WeakMap<KernelWeight, JsPacked>();
   let xPad = new Float32Array(0);
   let xqPad = new Int16Array(0);
   /** The four dot products of one group (float64; exact integers for W8A8), reused by every call. */
   const acc = new Float64Array(ROWS);
 
   function packedFor(weight: KernelWeight): JsPacked {
-    let p = packedByWeight.get(weight);
+    let p = adopted.get(weight) ?? packedByWeight.get(weight);
     if (p === undefined) {
       const layout = packedLayout(weight);
       const values = new Int8Array(layout.valueBytes);
@@ -103,7 +108,19 @@ export function createJsBackend(): Backend {
     supports: () => true,
     linear,
     linearW8A8,
-    release: (weight) => void packedByWeight.delete(weight),
+    adopt(weight): void {
+      adopted.set(weight, packedFor(weight));
+      packedByWeight.delete(weight);
+    },
+    readValues(weight, into): void {
+      const p = adopted.get(weight);
+      if (p === undefined) throw new BackendError(`js-packed backend: readValues of a weight it does not hold; adopt() it first`);
+      unpackValues(p.layout, p.values, into);
+    },
+    release(weight): void {
+      adopted.delete(weight);
+      packedByWeight.delete(weight);
+    },
     dispose(): void {
       packedByWeight = new WeakMap();
       xPad = new Float32Array(0);

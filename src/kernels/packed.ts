@@ -1,3 +1,4 @@
+import { BackendError } from '../errors.js';
 import type { KernelWeight } from './types.js';
 
 /**
@@ -58,6 +59,9 @@ export function packedLayout(weight: KernelWeight): PackedLayout {
 export function packWeight(weight: KernelWeight, layout: PackedLayout, values: Int8Array, scales: Float32Array): void {
   const { n, k, groupSize, groups, gp, kp, nb } = layout;
   const src = weight.values;
+  if (src.length !== n * k) {
+    throw new BackendError(`packWeight: got ${src.length} int8 values for a ${n}x${k} weight, expected ${n * k}`);
+  }
   const srcScales = weight.scales;
   values.fill(0);
   for (let o = 0; o < n; o++) {
@@ -76,6 +80,25 @@ export function packWeight(weight: KernelWeight, layout: PackedLayout, values: I
   for (let o = n; o < nb * ROWS; o++) {
     const b = (o / ROWS) | 0;
     for (let g = 0; g < groups; g++) scales[(b * groups + g) * ROWS + (o - b * ROWS)] = 1;
+  }
+}
+
+/**
+ * The inverse of `packWeight` for the values: writes the row-major (n, k) int8 weight held in `values`
+ * (the packed layout) into `into` (length n·k), dropping the padding.
+ */
+export function unpackValues(layout: PackedLayout, values: Int8Array, into: Int8Array): void {
+  const { n, k, groupSize, groups, gp, kp } = layout;
+  for (let o = 0; o < n; o++) {
+    const b = (o / ROWS) | 0;
+    const blockBase = b * ROWS * kp + (o - b * ROWS) * CHUNK;
+    for (let g = 0; g < groups; g++) {
+      for (let j = 0; j < groupSize; j++) {
+        const col = g * gp + j;
+        const chunk = (col / CHUNK) | 0;
+        into[o * k + g * groupSize + j] = values[blockBase + chunk * ROWS * CHUNK + (col - chunk * CHUNK)];
+      }
+    }
   }
 }
 

@@ -67,6 +67,18 @@ export interface Backend {
    * called by `QuantizedLinear` when it replaces its weight. Using the weight again re-prepares it.
    */
   release?(weight: KernelWeight): void;
+  /**
+   * For backends that keep a full copy of a weight in their own layout (wasm memory, a packed JS
+   * array): prepares `weight` now, after which the caller may drop its `values` and read them back
+   * with `readValues`. `QuantizedLinear.to` does this, so the int8 weight is held once, in the
+   * backend, as PyTorch's `.to(device)` moves a weight rather than copying it.
+   */
+  adopt?(weight: KernelWeight): void;
+  /**
+   * Writes the int8 values of an adopted weight into `into`, row-major (n, k). Works after
+   * `dispose()`, so a layer can always move its weight back out.
+   */
+  readValues?(weight: KernelWeight, into: Int8Array): void;
   /** Frees what the backend holds (wasm memory, GPU contexts); it must not be used afterwards. */
   dispose(): void;
 }

@@ -36,8 +36,13 @@ export interface QuantizedLinearOptions extends QuantScheme {
   activations?: ActivationMode;
 }
 
+/** The layer's own kernel view: `values` is emptied while a backend holds the weight (`Backend.adopt`). */
+type LayerKernelWeight = { -readonly [P in keyof KernelWeight]: KernelWeight[P] };
+
+const NO_VALUES = new Int8Array(0);
+
 /** The kernel view of a quantized weight; per tensor repeats the one scale on every row. */
-function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: ResolvedScheme): KernelWeight {
+function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: ResolvedScheme): LayerKernelWeight {
   const [n, k] = values.shape;
   const scales = scheme.granularity === 'tensor' ? new Float32Array(n).fill(scale.data[0]) : scale.data;
   return { n, k, values: values.data, scales, groupSize: elementsPerScale(k, scheme) };
@@ -50,6 +55,11 @@ function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: 
  *
  * State dict keys follow compressed-tensors: `weight` (int8, (out, in)), `weight_scale` (float32,
  * (1,) | (out, 1) | (out, in / group_size)) and `bias`.
+ *
+ * Like PyTorch's `.to(device)`, `to(backend)` moves the int8 weight rather than copying it: on a
+ * backend that keeps weights in its own layout (wasm-simd: in wasm memory; js-packed) the layer
+ * drops its row-major copy, so a 4096x4096 layer holds 16 MiB of int8 (plus scales), not 32;
+ * `weight`, `stateDict()` and `packed` then read the values back as a copy.
  *
  * Shape: input (*, in_features) -> output (*, out_features).
  *
@@ -65,14 +75,15 @@ export class QuantizedLinear {
   /** Elements per scale along in_features with granularity 'group', else null. */
   readonly groupSize: number | null;
   readonly range: QuantRange;
-  /** int8 (out_features, in_features). */
-  readonly weight: Tensor<'int8'>;
   /** float32 (1,) per tensor, (out, 1) per channel, (out, in / groupSize) per group. */
   readonly weightScale: Tensor<'float32'>;
   readonly bias: Tensor<'float32'> | null;
   /** 'float32' (weight-only) or 'int8' (activations quantized per token, W8A8). */
   readonly activations: ActivationMode;
-  private kernelWeight: KernelWeight;
+  /** What `forward` hands the backend; its `values` are empty while the backend holds them. */
+  private kernelWeight: LayerKernelWeight;
+  /** The layer's own int8 weight, or null while the current backend holds the only copy. */
+  private ownWeight: Tensor<'int8'> | null;
   private currentBackend: Backend = createReferenceBackend();
 
   /** A zero-initialised layer (weights 0, scales 1, bias 0), to be filled by `loadStateDict`. */
@@ -93,11 +104,11 @@ export class QuantizedLinear {
     this.granularity = resolved.granularity;
     this.groupSize = resolved.groupSize;
     this.range = resolved.range;
-    this.weight = Tensor.zeros([outFeatures, inFeatures], 'int8');
+    this.ownWeight = Tensor.zeros([outFeatures, inFeatures], 'int8');
     const sShape = scaleShape(outFeatures, inFeatures, resolved);
     this.weightScale = new Tensor(new Float32Array(sShape.reduce((a, b) => a * b, 1)).fill(1), sShape, 'float32');
     this.bias = bias ? Tensor.zeros([outFeatures], 'float32') : null;
-    this.kernelWeight = kernelWeight(this.weight, this.weightScale, resolved);
+    this.kernelWeight = kernelWeight(this.ownWeight, this.weightScale, resolved);
   }
 
   /**
@@ -140,16 +151,55 @@ export class QuantizedLinear {
     return this.currentBackend;
   }
 
-  /** The weight as the kernels see it (one layout for all backends; see `KernelWeight`). */
-  get packed(): KernelWeight {
-    return this.kernelWeight;
+  /**
+   * int8 (out_features, in_features): the layer's own tensor (shared, like PyTorch's `.weight`), or,
+   * while the backend holds the weight (see the class docs), a copy read back from it.
+   */
+  get weight(): Tensor<'int8'> {
+    return this.ownWeight ?? new Tensor(this.readBack(), [this.outFeatures, this.inFeatures], 'int8');
   }
 
   /**
-   * Runs later forwards on `backend`; returns this layer, as PyTorch's `.to(device)` does.
-   * Throws a BackendError if the backend cannot run this layer.
+   * The weight as the kernels see it (one layout for all backends; see `KernelWeight`); while the
+   * backend holds the weight, a view with values read back from it (a new object each time).
+   */
+  get packed(): KernelWeight {
+    return this.ownWeight === null ? { ...this.kernelWeight, values: this.readBack() } : this.kernelWeight;
+  }
+
+  /** The int8 values from the backend that holds them (only called while `ownWeight` is null). */
+  private readBack(): Int8Array {
+    const values = new Int8Array(this.outFeatures * this.inFeatures);
+    (this.currentBackend.readValues as NonNullable<Backend['readValues']>)(this.kernelWeight, values);
+    return values;
+  }
+
+  /** Takes the weight back from the current backend, if it holds it, as the layer's own tensor. */
+  private takeBack(): Tensor<'int8'> {
+    if (this.ownWeight !== null) return this.ownWeight;
+    const own = new Tensor(this.readBack(), [this.outFeatures, this.inFeatures], 'int8');
+    this.currentBackend.release?.(this.kernelWeight);
+    this.ownWeight = own;
+    this.kernelWeight = kernelWeight(own, this.weightScale, this.scheme);
+    return own;
+  }
+
+  /** Hands the weight to the current backend when it keeps its own copy (`adopt` + `readValues`). */
+  private handOver(): void {
+    const backend = this.currentBackend;
+    if (this.ownWeight === null || backend.adopt === undefined || backend.readValues === undefined) return;
+    backend.adopt(this.kernelWeight);
+    this.kernelWeight.values = NO_VALUES;
+    this.ownWeight = null;
+  }
+
+  /**
+   * Runs later forwards on `backend`; returns this layer, as PyTorch's `.to(device)` does. A backend
+   * that keeps weights in its own layout (wasm-simd, js-packed) takes the int8 weight over (see the
+   * class docs). Throws a BackendError if the backend cannot run this layer; nothing changes then.
    */
   to(backend: Backend): this {
+    if (backend === this.currentBackend) return this;
     if (!backend.supports(this.kernelWeight)) {
       throw new BackendError(
         `QuantizedLinear.to: backend '${backend.name}' (${backend.mode}) cannot run a ${this.outFeatures}x${this.inFeatures} ` +
@@ -162,7 +212,16 @@ export class QuantizedLinear {
           `but this layer has activations='int8'; use a backend that has one, or activations: 'float32'`,
       );
     }
+    const previous = this.currentBackend;
+    this.takeBack();
     this.currentBackend = backend;
+    try {
+      this.handOver();
+    } catch (e) {
+      // The new backend could not take the weight (out of wasm memory): stay where we were.
+      this.currentBackend = previous;
+      throw e;
+    }
     return this;
   }
 
@@ -183,7 +242,10 @@ export class QuantizedLinear {
     return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
   }
 
-  /** `{ weight, weight_scale, bias }` (bias only when present), sharing this layer's data. */
+  /**
+   * `{ weight, weight_scale, bias }` (bias only when present), sharing this layer's data; `weight` is
+   * a copy while the backend holds it (see `weight`).
+   */
   stateDict(): Record<string, Tensor> {
     const sd: Record<string, Tensor> = { weight: this.weight, weight_scale: this.weightScale };
     if (this.bias !== null) sd.bias = this.bias;
@@ -197,7 +259,7 @@ export class QuantizedLinear {
    */
   loadStateDict(state: Readonly<Record<string, Tensor>>): void {
     const expected: Record<string, { dtype: 'int8' | 'float32'; shape: readonly number[] }> = {
-      weight: { dtype: 'int8', shape: this.weight.shape },
+      weight: { dtype: 'int8', shape: [this.outFeatures, this.inFeatures] },
       weight_scale: { dtype: 'float32', shape: this.weightScale.shape },
     };
     if (this.bias !== null) expected.bias = { dtype: 'float32', shape: this.bias.shape };
@@ -210,13 +272,16 @@ export class QuantizedLinear {
         );
       }
     }
-    this.weight.data.set(state.weight.data as Int8Array);
+    // The current backend frees its copy of the old weight now (others free theirs when the old
+    // object is garbage-collected); a new kernel weight object makes every backend pack again.
+    this.currentBackend.release?.(this.kernelWeight);
+    const own = this.ownWeight ?? Tensor.zeros([this.outFeatures, this.inFeatures], 'int8');
+    own.data.set(state.weight.data as Int8Array);
     this.weightScale.data.set(scales);
     if (this.bias !== null) this.bias.data.set(state.bias.data as Float32Array);
-    // A new object, so backends that cached a packed copy of the old weights pack again; the current
-    // backend frees its copy now (others free theirs when the old object is garbage-collected).
-    this.currentBackend.release?.(this.kernelWeight);
-    this.kernelWeight = kernelWeight(this.weight, this.weightScale, this.scheme);
+    this.ownWeight = own;
+    this.kernelWeight = kernelWeight(own, this.weightScale, this.scheme);
+    this.handOver();
   }
 
   toString(): string {

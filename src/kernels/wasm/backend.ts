@@ -1,5 +1,5 @@
 import { BackendError } from '../../errors.js';
-import { packWeight, packedLayout, padActivations, type PackedLayout } from '../packed.js';
+import { packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
 import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
 import { WasmHeap } from './heap.js';
@@ -87,7 +87,8 @@ export function wasmSimdSupported(): boolean {
 
 /**
  * Creates the WebAssembly SIMD backend: int8 weights packed once per weight object into wasm memory
- * (1 byte per weight, layout of `packed.ts`), W8A32 (`linear`, float32 accumulation) and W8A8
+ * (1 byte per weight, layout of `packed.ts`; `QuantizedLinear.to` hands the weight over with `adopt`,
+ * so it is held there only), W8A32 (`linear`, float32 accumulation) and W8A8
  * (`linearW8A8`, exact int32 sums, bit-exact with `referenceLinearW8A8`). Compilation is async
  * (browsers refuse to compile large modules synchronously on the main thread); the compiled module is
  * shared, each backend has its own instance and memory. Throws a BackendError without wasm SIMD.
@@ -134,7 +135,12 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
   }
 
   function packedFor(weight: KernelWeight): Packed {
-    if (disposed) throw new BackendError(`wasm-simd backend: used after dispose(); create a new one with createWasmBackend()`);
+    if (disposed) {
+      throw new BackendError(
+        `wasm-simd backend: used after dispose(); create a new one with createWasmBackend() ` +
+          `(a layer whose weight lives here can still move out: layer.to(otherBackend))`,
+      );
+    }
     let p = packedByWeight.get(weight);
     if (p === undefined) {
       const layout = packedLayout(weight);
@@ -218,6 +224,14 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
       writeBias(buffer, biasPtr, layout, bias);
       kernel.linear_i8(p.values, p.scales, base, base + xBytes, outPtr, biasPtr, m, layout.nb, layout.groups, layout.cpg, panel, biasPtr + biasBytes);
       copyOut(buffer, outPtr, layout, m, out);
+    },
+    adopt(weight: KernelWeight): void {
+      packedFor(weight);
+    },
+    readValues(weight: KernelWeight, into: Int8Array): void {
+      const p = packedByWeight.get(weight);
+      if (p === undefined) throw new BackendError(`wasm-simd backend: readValues of a weight it does not hold; adopt() it first`);
+      unpackValues(p.layout, new Int8Array(memory.buffer, p.values, p.layout.valueBytes), into);
     },
     release(weight: KernelWeight): void {
       const p = packedByWeight.get(weight);
