@@ -41,20 +41,19 @@ function newLayer(seed: number): QuantizedLinear {
   return QuantizedLinear.fromQuantized(q, null);
 }
 
-const x = new Tensor(new Float32Array(K).fill(0.25), [1, K]);
+const x = new Tensor(new Float32Array(K).fill(0.25), [1, K], 'float32');
 
 async function measure(label: string, make: () => Promise<Backend>, how: 'to' | 'call'): Promise<void> {
   const backend = await make();
   const wasm = 'allocatedBytes' in backend ? (backend as WasmBackend) : null;
   backend.linear({ x: x.data, m: 1, weight: newLayer(1).packed, bias: null, out: new Float32Array(N) }); // scratch
   const before = await reading(wasm);
-  let layer: QuantizedLinear | null = newLayer(2);
+  const layer = newLayer(2);
   const out = new Float32Array(N);
   if (how === 'to') layer.to(backend).forward(x);
   else backend.linear({ x: x.data, m: 1, weight: layer.packed, bias: null, out });
   const held = (await reading(wasm)) - before;
   console.log(`| ${label.padEnd(48)} | ${(held / MiB).toFixed(2).padStart(9)} |`);
-  layer = null;
   backend.dispose();
 }
 
