@@ -52,12 +52,12 @@ export function label(c: DemoCase): string {
   return `${c.m}x${c.k}x${c.n} ${g} ${c.scheme.range ?? 'full'}`;
 }
 
-/** One backend call through the async path (the only one webgpu has; the others resolve at once). */
+/**
+ * One forward of the layer on `backend` through `forwardAsync`: the path webgpu needs (its results
+ * come back asynchronously); on the other backends it resolves to what `forward` returns.
+ */
 export async function runOn(backend: Backend, layer: QuantizedLinear, x: Tensor<'float32'>, out: Float32Array): Promise<void> {
-  const args = { x: x.data, m: x.shape[0], weight: layer.packed, bias: layer.bias?.data ?? null, out };
-  const gpu = backend as Partial<GpuBackend>;
-  if (gpu.linearAsync !== undefined) await gpu.linearAsync(args);
-  else backend.linear(args);
+  out.set((await layer.to(backend).forwardAsync(x)).data);
 }
 
 export interface CaseResult {
@@ -70,22 +70,32 @@ export interface CaseResult {
   readonly bytesPerWeight: number | null;
 }
 
+/**
+ * Frees what `backend` holds for `layer`: gpu.js caches each layer's kernels and device copy until
+ * `release`; a backend that took the weight over (wasm-simd, js-packed) gives it back when the layer
+ * moves to the reference backend.
+ */
+function freeLayer(backend: Backend, layer: QuantizedLinear): void {
+  (backend as Partial<GpuBackend>).release?.(layer.packed);
+  layer.to(createReferenceBackend());
+}
+
 /** Runs every demo case on `backend` and on the reference, in the page. */
 export async function runCases(backend: Backend): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   for (const c of DEMO_CASES) {
     const { layer, x } = buildCase(c);
-    const y = new Float32Array(c.m * c.n);
-    await runOn(backend, layer, x, y);
     const expected = new Float32Array(c.m * c.n);
     referenceLinear({ x: x.data, m: c.m, weight: layer.packed, bias: layer.bias?.data ?? null, out: expected });
+    const y = new Float32Array(c.m * c.n);
+    await runOn(backend, layer, x, y);
     let err = 0;
     for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(y[i] - expected[i]));
     const gpu = backend as Partial<GpuBackend>;
     // Each layer is released after its case, so the stats hold this layer alone.
     const bytesPerWeight = gpu.stats === undefined ? null : gpu.stats().gpuBytes / (c.n * c.k);
     results.push({ label: label(c), scaleShape: formatShape(layer.weightScale.shape), y: Array.from(y), maxAbsError: err, bytesPerWeight });
-    gpu.release?.(layer.packed);
+    freeLayer(backend, layer);
   }
   return results;
 }
@@ -123,7 +133,7 @@ export async function bench(backend: Backend, runs = 7): Promise<BenchRow[]> {
       }
       rows.push({ label: label(c), backend: `${b.name}/${b.mode}`, firstMs, medianMs: median(times), runs });
     }
-    (backend as Partial<GpuBackend>).release?.(layer.packed);
+    freeLayer(backend, layer);
   }
   return rows;
 }

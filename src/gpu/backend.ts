@@ -43,7 +43,8 @@ export interface GpuStats {
  * The gpu.js backend: a `Backend` whose forward runs as a gpu.js kernel in `mode`.
  *
  * `linear` is synchronous in every mode except `webgpu`, whose readback is asynchronous: there it
- * throws a BackendError and `linearAsync` must be used (it works in every mode).
+ * throws a BackendError and `linearAsync` (or `QuantizedLinear.forwardAsync`) must be used; both
+ * work in every mode.
  */
 export interface GpuBackend extends Backend {
   readonly name: 'gpujs';
@@ -158,7 +159,7 @@ class GpuJsBackend implements GpuBackend {
     if (this.asyncOnly) {
       throw new BackendError(
         `gpujs backend in mode '${this.mode}' reads results back asynchronously; ` +
-          `use \`await backend.linearAsync(args)\` instead of linear(), or create it with mode 'webgl2'`,
+          `use \`await layer.forwardAsync(x)\` (or \`await backend.linearAsync(args)\`) instead, or create it with mode 'webgl2'`,
       );
     }
     for (let row = 0; row < args.m; ) {
@@ -288,7 +289,7 @@ function createLinearKernel(
  *
  * Example:
  *   const gpu = await createGpuBackend({ mode: 'webgl2' });
- *   qfc.to(gpu).forward(x);      // webgpu: await gpu.linearAsync({ x, m, weight: qfc.packed, bias, out })
+ *   qfc.to(gpu).forward(x);      // webgpu: await qfc.to(gpu).forwardAsync(x)
  *   gpu.stats().gpuBytes;        // bytes of packed weights on the device
  *   gpu.dispose();
  */

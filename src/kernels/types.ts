@@ -60,6 +60,11 @@ export interface Backend {
   /** Whether this backend can run this weight (shape limits, memory). */
   supports(weight: KernelWeight): boolean;
   linear(args: LinearArgs): void;
+  /**
+   * The same forward, awaiting the device, for backends whose results come back asynchronously
+   * (gpu.js on WebGPU, where `linear` throws); `QuantizedLinear.forwardAsync` uses it when present.
+   */
+  linearAsync?(args: LinearArgs): Promise<void>;
   /** W8A8 forward, for backends that have one (opt-in via `QuantizedLinear`'s `activations: 'int8'`). */
   linearW8A8?(args: LinearW8A8Args): void;
   /**

@@ -225,7 +225,10 @@ export class QuantizedLinear {
     return this;
   }
 
-  /** `y = x·dequant(W)ᵀ + b` without building the float weight. x: (*, in) -> (*, out). */
+  /**
+   * `y = x·dequant(W)ᵀ + b` without building the float weight. x: (*, in) -> (*, out). On a backend
+   * whose results come back asynchronously (gpu.js on WebGPU) this throws; use `forwardAsync`.
+   */
   forward(x: Tensor): Tensor<'float32'> {
     const m = checkInput(x, this.inFeatures, 'QuantizedLinear');
     const out = new Float32Array(m * this.outFeatures);
@@ -238,6 +241,27 @@ export class QuantizedLinear {
       } else {
         this.currentBackend.linear({ x: data, m, weight: this.kernelWeight, bias, out });
       }
+    }
+    return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
+  }
+
+  /**
+   * `forward` for every backend, including those that read results back asynchronously (gpu.js
+   * on WebGPU); on the others it resolves to exactly what `forward` returns.
+   *
+   * Shape: input (*, in_features) -> output (*, out_features).
+   *
+   * Example:
+   *   const gpu = await createGpuBackend({ mode: 'webgpu' });   // from 'int8-linear/gpu'
+   *   const y = await qfc.to(gpu).forwardAsync(x);
+   */
+  async forwardAsync(x: Tensor): Promise<Tensor<'float32'>> {
+    const backend = this.currentBackend;
+    if (backend.linearAsync === undefined || this.activations === 'int8') return this.forward(x);
+    const m = checkInput(x, this.inFeatures, 'QuantizedLinear');
+    const out = new Float32Array(m * this.outFeatures);
+    if (m > 0) {
+      await backend.linearAsync({ x: x.data as Float32Array, m, weight: this.kernelWeight, bias: this.bias?.data ?? null, out });
     }
     return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
   }

@@ -194,6 +194,10 @@ describe('entry point, modes and lifetime', () => {
     const y = layer.to(gpu).forward(x);
     expect(y.shape).toEqual([2, 3, 5]);
     expectWithin('QuantizedLinear on gpujs', y.data, expected.data, float32AccumulationLimit(x.data, layer.packed, layer.bias!.data));
+    // forwardAsync (the path webgpu needs) goes through linearAsync and gives the same numbers
+    const viaAsync = await layer.forwardAsync(x);
+    expect(viaAsync.shape).toEqual([2, 3, 5]);
+    expect(Array.from(viaAsync.data)).toEqual(Array.from(y.data));
     gpu.dispose();
   });
 

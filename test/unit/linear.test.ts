@@ -144,6 +144,35 @@ describe('QuantizedLinear', () => {
     expect(() => q.to({ ...ref, name: 'tiny', supports: () => false })).toThrowError(BackendError);
   });
 
+  it('forwardAsync awaits a backend that only reads back asynchronously, and equals forward elsewhere', async () => {
+    const q = QuantizedLinear.fromLinear(fc, { granularity: 'group', groupSize: 16 });
+    const x = randn([2, 3, 64]);
+    const expected = q.forward(x);
+    expect(Array.from((await q.forwardAsync(x)).data)).toEqual(Array.from(expected.data)); // reference: no linearAsync
+    const ref = createReferenceBackend();
+    let settled = false;
+    const asyncOnly: Backend = {
+      ...ref,
+      name: 'async-only',
+      linear: () => {
+        throw new BackendError('reads back asynchronously; use forwardAsync');
+      },
+      linearAsync: async (a) => {
+        await new Promise((r) => setTimeout(r, 1));
+        ref.linear(a);
+        settled = true;
+      },
+    };
+    q.to(asyncOnly);
+    expect(() => q.forward(x)).toThrowError(/forwardAsync/);
+    const pending = q.forwardAsync(x);
+    expect(settled).toBe(false); // it really waits for the device
+    const y = await pending;
+    expect(y.shape).toEqual([2, 3, fc.outFeatures]);
+    expect(Array.from(y.data)).toEqual(Array.from(expected.data));
+    await expect(q.forwardAsync(randn([2, 63]))).rejects.toThrowError(ShapeError);
+  });
+
   it('rejects bad constructor arguments', () => {
     expect(() => new QuantizedLinear(0, 3)).toThrowError(ShapeError);
     expect(() => new QuantizedLinear(10, 3, { granularity: 'group', groupSize: 4 })).toThrowError(/not divisible/);
