@@ -1,6 +1,6 @@
 import { QuantizationError } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { quantize } from './quantize.js';
+import { quantizeFinite, type NonFiniteError } from './quantize.js';
 
 /**
  * Int8 activations and their per-row (per-token) scales, as the W8A8 kernels take them.
@@ -31,14 +31,12 @@ export interface QuantizedActivations {
  *   xq;        // Int8Array [64, -127, 127, 0], as torch.quantize_per_channel gives
  */
 export function quantizeActivations(x: Float32Array, m: number, k: number): QuantizedActivations {
-  for (let i = 0; i < m * k; i++) {
-    if (!Number.isFinite(x[i])) {
-      throw new QuantizationError(
-        `quantizeActivations: input has a non-finite value ${x[i]} at [${Math.floor(i / k)}, ${i % k}]; ` +
-          `int8 activations need finite inputs: use activations: 'float32' or clean the input`,
-      );
-    }
-  }
-  const q = quantize(new Tensor(x.subarray(0, m * k), [m, k], 'float32'), { granularity: 'channel', range: 'full' });
+  const q = quantizeFinite(new Tensor(x.subarray(0, m * k), [m, k], 'float32'), { granularity: 'channel', range: 'full' }, nonFiniteInput);
   return { xq: q.values.data, xScales: q.scale.data };
 }
+
+const nonFiniteInput: NonFiniteError = (value, _index, row, col) =>
+  new QuantizationError(
+    `quantizeActivations: input has a non-finite value ${value} at [${row}, ${col}]; ` +
+      `int8 activations need finite inputs: use activations: 'float32' or clean the input`,
+  );

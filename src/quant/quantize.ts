@@ -105,35 +105,48 @@ function checkWeight(weight: Tensor, what: string): asserts weight is Tensor<'fl
   if (weight.shape[1] === 0) {
     throw new ShapeError(`${what}: weight of shape ${formatShape(weight.shape)} has no input features; in_features must be at least 1`);
   }
-  const d = weight.data;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i])) {
-      const cols = weight.shape[1];
-      throw new QuantizationError(
-        `${what}: weight has a non-finite value ${d[i]} at index ${i} ([${Math.floor(i / cols)}, ${i % cols}]); ` +
-          `only finite weights can be quantized: fix or remove NaN/Inf values first`,
-      );
-    }
-  }
 }
 
-/** Scales of a checked float32 (out, in) weight; the one place scales are computed. */
-function scalesOf(weight: Tensor<'float32'>, scheme: ResolvedScheme): Tensor<'float32'> {
+/** The error for the first non-finite element of a (rows, cols) float32 array. */
+export type NonFiniteError = (value: number, index: number, row: number, col: number) => Error;
+
+const nonFiniteWeight =
+  (what: string): NonFiniteError =>
+  (value, index, row, col) =>
+    new QuantizationError(
+      `${what}: weight has a non-finite value ${value} at index ${index} ([${row}, ${col}]); ` +
+        `only finite weights can be quantized: fix or remove NaN/Inf values first`,
+    );
+
+/**
+ * Scales of a 2-D float32 (out, in) weight; the one place scales are computed. The same pass checks
+ * that every element is finite (`w - w` is 0 exactly for finite w, NaN for NaN and ±Inf) and throws
+ * `nonFinite` for the first bad one, before anything is written.
+ */
+function scalesOf(weight: Tensor<'float32'>, scheme: ResolvedScheme, nonFinite: NonFiniteError): Tensor<'float32'> {
   const [rows, cols] = weight.shape;
   const w = weight.data;
   const { divisor } = RANGES[scheme.range];
   const shape = scaleShape(rows, cols, scheme);
   const out = new Float32Array(numel(shape));
   const block = scheme.granularity === 'tensor' ? w.length : elementsPerScale(cols, scheme);
+  let finite = 0;
   for (let b = 0; b < out.length; b++) {
     let absmax = 0;
     const end = (b + 1) * block;
     for (let i = b * block; i < end; i++) {
-      const a = Math.abs(w[i]);
+      const v = w[i];
+      finite += v - v;
+      const a = Math.abs(v);
       if (a > absmax) absmax = a;
     }
     // float32 division (exact as double division then one rounding), then PyTorch's eps guard.
     out[b] = Math.max(Math.fround(absmax / divisor), EPS);
+  }
+  if (finite !== 0) {
+    for (let i = 0; i < w.length; i++) {
+      if (!Number.isFinite(w[i])) throw nonFinite(w[i], i, Math.floor(i / cols), i % cols);
+    }
   }
   return new Tensor(out, shape, 'float32');
 }
@@ -148,7 +161,7 @@ function scalesOf(weight: Tensor<'float32'>, scheme: ResolvedScheme): Tensor<'fl
  */
 export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'float32'> {
   checkWeight(weight, 'computeScale');
-  return scalesOf(weight, resolveScheme(scheme, weight.shape[1]));
+  return scalesOf(weight, resolveScheme(scheme, weight.shape[1]), nonFiniteWeight('computeScale'));
 }
 
 /**
@@ -165,9 +178,17 @@ export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'
  */
 export function quantize(weight: Tensor, scheme: QuantScheme = {}): QuantizedTensor {
   checkWeight(weight, 'quantize');
+  return quantizeFinite(weight, scheme, nonFiniteWeight('quantize'));
+}
+
+/**
+ * `quantize` of a checked 2-D float32 tensor, with the caller's error for a non-finite element
+ * (`quantizeActivations` words it for activations).
+ */
+export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError): QuantizedTensor {
   const [rows, cols] = weight.shape;
   const resolved = resolveScheme(scheme, cols);
-  const scale = scalesOf(weight, resolved);
+  const scale = scalesOf(weight, resolved, nonFinite);
   const { qmin, qmax } = RANGES[resolved.range];
   const block = resolved.granularity === 'tensor' ? rows * cols : elementsPerScale(cols, resolved);
   const w = weight.data;

@@ -23,6 +23,33 @@ describe('roundHalfEven', () => {
       0, 2, 2, -0, -2, -2, -128, 128, 2, -3,
     ]);
   });
+
+  it('is C nearbyint on the whole double range: signed zeros, ties near 2^51 and 2^52, huge values, NaN', () => {
+    const cases: [number, number][] = [
+      [-0, -0], [-0.4, -0], [0.4, 0], [0.5, 0], [-0.5, -0], [0.49999999999999994, 0],
+      [2 ** 51 - 0.5, 2 ** 51], [2 ** 51 - 1.5, 2 ** 51 - 2], [2 ** 51 + 0.5, 2 ** 51], [2 ** 51 + 1.5, 2 ** 51 + 2],
+      [-(2 ** 51 + 0.5), -(2 ** 51)], [2 ** 52 - 0.5, 2 ** 52], [2 ** 52 + 1, 2 ** 52 + 1], [1e300, 1e300],
+      [Infinity, Infinity], [-Infinity, -Infinity],
+    ];
+    for (const [x, want] of cases) expect(Object.is(roundHalfEven(x), want), `roundHalfEven(${x}) = ${roundHalfEven(x)}, want ${want}`).toBe(true);
+    expect(roundHalfEven(Number.NaN)).toBeNaN();
+  });
+
+  it('agrees with a plain floor-based nearbyint on random values around every scale', () => {
+    const gen = new Generator(5);
+    const nearbyint = (x: number) => {
+      const f = Math.floor(x);
+      const d = x - f; // exact for these magnitudes
+      return d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+    };
+    for (let i = 0; i < 20000; i++) {
+      const magnitude = 2 ** ((gen.nextUint32() % 60) - 5);
+      const u = gen.nextUint32() / 2 ** 32 - 0.5;
+      const x = i % 3 === 0 ? Math.round(u * 2 * magnitude) + 0.5 : u * magnitude; // ties a third of the time
+      const want = nearbyint(x);
+      if (roundHalfEven(x) !== want) throw new Error(`roundHalfEven(${x}) = ${roundHalfEven(x)}, want ${want}`);
+    }
+  });
 });
 
 describe('quantize', () => {
