@@ -1,0 +1,239 @@
+/**
+ * The wasm SIMD backend on several threads (Node only: `int8-linear/node`). The kernels of
+ * kernel.wat run on one shared WebAssembly.Memory, imported by an instance on the calling thread and
+ * one in each worker_threads worker; a call's output row blocks are split between them.
+ *
+ * Scheduling: a call is cut into chunks of row blocks, and every thread (the caller included) claims
+ * the next chunk with an atomic counter until none is left, so a worker that wakes late, or shares
+ * its core with another process, takes fewer chunks instead of holding the caller up. A worker sleeps
+ * in Atomics.wait between calls; the caller posts a call, runs chunks itself, then either withdraws
+ * the post (the worker never woke: nothing to wait for) or waits for the worker's last chunk.
+ * Row blocks are independent, so the output is bit for bit the single-thread backend's.
+ */
+import { Worker } from 'node:worker_threads';
+import { BackendError } from '../../errors.js';
+import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
+import { decodeBase64, runBlocks, wasmBackendOf, wasmSimdSupported, type KernelCall, type KernelDispatch, type KernelExports, type WasmBackend } from './backend.js';
+import { WasmHeap } from './heap.js';
+
+/**
+ * Calls with fewer multiply-adds (m · padded n · padded k) than this run on the calling thread alone.
+ * Waking a worker costs about 5 to 25 µs of latency on the 2-core machine of docs/wasm.md; a
+ * 1x512x512 call (2^18) takes 25 to 50 µs on one thread, where a second thread measured no gain;
+ * 1x512x1024 (2^19) measured 1.4 to 1.8x faster on two threads when the second core was free.
+ */
+export const MIN_THREADED_MACS = 2 ** 19;
+
+/** Chunks per thread: enough for a late or slowed worker to leave its share to the others. */
+const CHUNKS_PER_THREAD = 8;
+
+/** Most threads a backend may have (each is a worker with its own wasm instance). */
+export const MAX_THREADS = 64;
+
+// Control block, Int32 words in the shared memory. Word NEXT is the chunk counter of the current call,
+// then its chunk count and size and the call's arguments (KernelCall, in ARG_ORDER); each worker has
+// its own state word (and a failure flag after it) on its own 64-byte line.
+const NEXT = 0;
+const CHUNKS = 1;
+const CHUNK = 2;
+const ARGS = 3;
+const ARG_ORDER = ['op', 'w', 's', 'x', 'xScales', 'out', 'bias', 'm', 'nb', 'groups', 'cpg', 'panel', 'scratch', 'scratchBytes'] as const;
+const STATES = 32;
+const STATE_STRIDE = 16;
+const IDLE = 0;
+const POSTED = 1;
+const RUNNING = 2;
+const DONE = 3;
+const STOP = 4;
+
+/**
+ * The worker: the shared kernel module instantiated on the shared memory, then a loop that sleeps
+ * until its state word is POSTED and claims chunks like the caller (runChunks mirrors `runBlocks`
+ * with the call read from the control block). CommonJS, so `eval: true` runs it from a string and
+ * the built package needs no separate worker file.
+ */
+const WORKER_SOURCE = `'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { module, memory, ctl, slot, words } = workerData;
+const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const c = new Int32Array(memory.buffer, ctl, words);
+const st = ${STATES} + ${STATE_STRIDE} * (slot - 1);
+function runChunks() {
+  const [op, w, s, x, xs, out, bias, m, nb, groups, cpg, panel, scratch, scratchBytes] = c.subarray(${ARGS}, ${ARGS + ARG_ORDER.length});
+  const wb = groups * cpg * 64, sb = groups * 16, os = nb * 16, scr = scratch + slot * scratchBytes;
+  const chunks = c[${CHUNKS}], size = c[${CHUNK}];
+  for (let i = Atomics.add(c, ${NEXT}, 1); i < chunks; i = Atomics.add(c, ${NEXT}, 1)) {
+    const b0 = i * size, n = Math.min(nb, b0 + size) - b0;
+    if (op === 1) k.linear_f32(w + b0 * wb, s + b0 * sb, x, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
+    else k.linear_i8(w + b0 * wb, s + b0 * sb, x, xs, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
+  }
+}
+parentPort.postMessage('ready');
+for (;;) {
+  const state = Atomics.load(c, st);
+  if (state === ${STOP}) break;
+  if (state !== ${POSTED}) { Atomics.wait(c, st, state); continue; }
+  if (Atomics.compareExchange(c, st, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
+  try { runChunks(); } catch (e) { Atomics.store(c, st + 1, 1); parentPort.postMessage(String(e && e.stack || e)); }
+  Atomics.store(c, st, ${DONE});
+  Atomics.notify(c, st);
+}
+`;
+
+/** Options of `createThreadedWasmBackend`. */
+export interface ThreadedWasmBackendOptions {
+  /** Threads per call, the calling thread included (so `threads - 1` workers); default 2. */
+  readonly threads?: number;
+  /** Calls with fewer multiply-adds (m · n · k, padded) run on the calling thread alone; default `MIN_THREADED_MACS`. */
+  readonly minThreadedMacs?: number;
+}
+
+/**
+ * The threaded wasm backend: a WasmBackend that splits calls over `threads` threads.
+ *
+ * Shape: as `Backend`.
+ *
+ * Example:
+ *   const wasm2 = await createThreadedWasmBackend({ threads: 2 });
+ *   wasm2.mode;      // 'wasm-simd128-threads2'
+ *   wasm2.dispose(); // terminates the worker
+ *   await wasm2.exited;
+ */
+export interface ThreadedWasmBackend extends WasmBackend {
+  /** Threads a large call runs on, the calling thread included. */
+  readonly threads: number;
+  /** Resolves once every worker has exited (after `dispose()`). */
+  readonly exited: Promise<void>;
+}
+
+let compiled: Promise<WebAssembly.Module> | null = null;
+
+/**
+ * Creates the WebAssembly SIMD backend on `threads` threads (Node only, from `int8-linear/node`):
+ * the same kernels, packed layout and numbers as `createWasmBackend()` (outputs are bit for bit the
+ * same), with each large call's output rows split between the calling thread and `threads - 1`
+ * worker_threads workers over one shared WebAssembly.Memory. Calls under `MIN_THREADED_MACS`
+ * multiply-adds run on the calling thread only. The calling thread blocks (Atomics.wait) until the
+ * call is done, as with the single-thread backend. Workers do not keep the process alive;
+ * `dispose()` terminates them. Measured gain and when it pays: docs/wasm.md.
+ *
+ * Shape: as `Backend.linear`: x (m, k) -> out (m, n).
+ *
+ * Example:
+ *   import { createThreadedWasmBackend } from 'int8-linear/node';
+ *   const wasm2 = await createThreadedWasmBackend();           // 2 threads
+ *   QuantizedLinear.fromLinear(new Linear(4096, 4096)).to(wasm2).forward(x);
+ *   wasm2.dispose();
+ */
+export async function createThreadedWasmBackend(options: ThreadedWasmBackendOptions = {}): Promise<ThreadedWasmBackend> {
+  const threads = options.threads ?? 2;
+  const minMacs = options.minThreadedMacs ?? MIN_THREADED_MACS;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new BackendError(
+      `createThreadedWasmBackend: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}; ` +
+        `pass e.g. { threads: 2 } (os.availableParallelism() says how many cores this machine has)`,
+    );
+  }
+  if (!wasmSimdSupported()) {
+    throw new BackendError('createThreadedWasmBackend: this runtime has no WebAssembly SIMD128 (needs Node >= 16.4); use createJsBackend() instead');
+  }
+  compiled ??= WebAssembly.compile(decodeBase64(KERNEL_SHARED_WASM_BASE64));
+  const module = await compiled;
+  // The maximum is the wasm32 limit: a shared memory cannot move when it grows, so it is reserved
+  // (address space only) up front.
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const kernel = instance.exports as unknown as KernelExports;
+  const heap = new WasmHeap(memory);
+  const words = STATES + STATE_STRIDE * Math.max(1, threads - 1);
+  const ctlPtr = heap.alloc(words * 4);
+  const ctl = new Int32Array(memory.buffer, ctlPtr, words);
+  ctl.fill(0);
+
+  const workers: Worker[] = [];
+  for (let slot = 1; slot < threads; slot++) {
+    workers.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctl: ctlPtr, slot, words } }));
+  }
+  const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())))).then(() => undefined);
+  try {
+    await Promise.all(workers.map(started));
+  } catch (e) {
+    for (const w of workers) void w.terminate();
+    throw e;
+  }
+  let lastWorkerError = '';
+  // Only now: an unref'd worker would let the process exit while we await its start.
+  for (const w of workers) {
+    w.unref();
+    // A failing chunk posts its stack (the call itself throws a BackendError); keep it for the error.
+    w.on('message', (m) => (lastWorkerError = String(m)));
+  }
+
+  const dispatch: KernelDispatch = {
+    threads,
+    run(c: KernelCall): void {
+      const macs = c.m * c.nb * 4 * c.groups * c.cpg * 16;
+      if (workers.length === 0 || c.nb < 2 || macs < minMacs) {
+        runBlocks(kernel, c, 0, c.nb, 0);
+        return;
+      }
+      const size = Math.ceil(Math.max(c.panel, Math.ceil(c.nb / (threads * CHUNKS_PER_THREAD))) / c.panel) * c.panel;
+      const chunks = Math.ceil(c.nb / size);
+      for (let i = 0; i < ARG_ORDER.length; i++) ctl[ARGS + i] = c[ARG_ORDER[i]];
+      ctl[CHUNKS] = chunks;
+      ctl[CHUNK] = size;
+      Atomics.store(ctl, NEXT, 0);
+      for (let t = 0; t < workers.length; t++) {
+        Atomics.store(ctl, STATES + STATE_STRIDE * t, POSTED);
+        Atomics.notify(ctl, STATES + STATE_STRIDE * t, 1);
+      }
+      for (let i = Atomics.add(ctl, NEXT, 1); i < chunks; i = Atomics.add(ctl, NEXT, 1)) {
+        runBlocks(kernel, c, i * size, Math.min(c.nb, (i + 1) * size), 0);
+      }
+      let failed = false;
+      for (let t = 0; t < workers.length; t++) {
+        const st = STATES + STATE_STRIDE * t;
+        if (Atomics.compareExchange(ctl, st, POSTED, IDLE) === POSTED) continue; // it never started
+        waitUntilDone(ctl, st);
+        if (ctl[st + 1] !== 0) failed = true;
+        ctl[st + 1] = 0;
+        Atomics.store(ctl, st, IDLE);
+      }
+      if (failed) {
+        throw new BackendError(
+          `wasm-simd-threads backend: a worker failed during a kernel call (${lastWorkerError || 'no message'}); ` +
+            `this is a bug: please report it with the layer's shape; createWasmBackend() runs the same kernels on one thread`,
+        );
+      }
+    },
+    dispose(): void {
+      for (let t = 0; t < workers.length; t++) {
+        Atomics.store(ctl, STATES + STATE_STRIDE * t, STOP);
+        Atomics.notify(ctl, STATES + STATE_STRIDE * t);
+      }
+      for (const w of workers) void w.terminate();
+    },
+  };
+  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128-threads${threads}`, memory, heap, dispatch });
+  return Object.defineProperties(backend, {
+    threads: { value: threads, enumerable: true },
+    exited: { value: exited, enumerable: true },
+  }) as ThreadedWasmBackend;
+}
+
+/** Resolves when the worker has instantiated the kernel; rejects with a BackendError if it cannot start. */
+function started(worker: Worker): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) =>
+      reject(new BackendError(`createThreadedWasmBackend: a worker did not start (${why}); createWasmBackend() runs the same kernels on one thread`));
+    worker.once('message', () => resolve());
+    worker.once('error', (e) => fail(String(e)));
+    worker.once('exit', (code) => fail(`exited with code ${code}`));
+  });
+}
+
+/** Waits until worker state word `st` is DONE: a short spin (the last chunk is usually nearly done), then Atomics.wait. */
+function waitUntilDone(ctl: Int32Array, st: number): void {
+  for (let spin = 0; spin < 4096; spin++) if (Atomics.load(ctl, st) === DONE) return;
+  for (let s = Atomics.load(ctl, st); s !== DONE; s = Atomics.load(ctl, st)) Atomics.wait(ctl, st, s);
+}
