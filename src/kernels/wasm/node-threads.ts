@@ -38,6 +38,8 @@ const CHUNKS = 1;
 const CHUNK = 2;
 const ARGS = 3;
 const ARG_ORDER = ['op', 'w', 's', 'x', 'xScales', 'out', 'bias', 'm', 'nb', 'groups', 'cpg', 'panel', 'scratch', 'scratchBytes'] as const;
+/** Chunks run by workers since the backend was created (diagnostic, `workerChunks`). */
+const WORKER_CHUNKS = 31;
 const STATES = 32;
 const STATE_STRIDE = 16;
 const IDLE = 0;
@@ -49,11 +51,12 @@ const STOP = 4;
 /**
  * The worker: the shared kernel module instantiated on the shared memory, then a loop that sleeps
  * until its state word is POSTED and claims chunks like the caller (runChunks mirrors `runBlocks`
- * with the call read from the control block). CommonJS, so `eval: true` runs it from a string and
- * the built package needs no separate worker file.
+ * with the call read from the control block). Run from a string (`eval: true`), so the built package
+ * needs no separate worker file; an eval'd worker is CommonJS or, when the process runs with
+ * `--input-type=module` (inherited), ESM, so it loads worker_threads with import(), valid in both.
  */
 const WORKER_SOURCE = `'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+import('node:worker_threads').then(({ parentPort, workerData }) => {
 const { module, memory, ctl, slot, words } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const c = new Int32Array(memory.buffer, ctl, words);
@@ -64,6 +67,7 @@ function runChunks() {
   const chunks = c[${CHUNKS}], size = c[${CHUNK}];
   for (let i = Atomics.add(c, ${NEXT}, 1); i < chunks; i = Atomics.add(c, ${NEXT}, 1)) {
     const b0 = i * size, n = Math.min(nb, b0 + size) - b0;
+    Atomics.add(c, ${WORKER_CHUNKS}, 1);
     if (op === 1) k.linear_f32(w + b0 * wb, s + b0 * sb, x, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
     else k.linear_i8(w + b0 * wb, s + b0 * sb, x, xs, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
   }
@@ -78,6 +82,7 @@ for (;;) {
   Atomics.store(c, st, ${DONE});
   Atomics.notify(c, st);
 }
+});
 `;
 
 /** Options of `createThreadedWasmBackend`. */
@@ -104,6 +109,8 @@ export interface ThreadedWasmBackend extends WasmBackend {
   readonly threads: number;
   /** Resolves once every worker has exited (after `dispose()`). */
   readonly exited: Promise<void>;
+  /** Chunks of row blocks that workers ran so far: 0 means every call ran on the calling thread alone. */
+  readonly workerChunks: number;
 }
 
 let compiled: Promise<WebAssembly.Module> | null = null;
@@ -162,11 +169,13 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
     throw e;
   }
   let lastWorkerError = '';
-  // Only now: an unref'd worker would let the process exit while we await its start.
   for (const w of workers) {
-    w.unref();
     // A failing chunk posts its stack (the call itself throws a BackendError); keep it for the error.
+    // Listen before unref(): a first 'message' listener refs the worker again (measured: the
+    // process then never exits).
     w.on('message', (m) => (lastWorkerError = String(m)));
+    // Only now: an unref'd worker would let the process exit while we await its start.
+    w.unref();
   }
 
   const dispatch: KernelDispatch = {
@@ -218,6 +227,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   return Object.defineProperties(backend, {
     threads: { value: threads, enumerable: true },
     exited: { value: exited, enumerable: true },
+    workerChunks: { get: () => Atomics.load(ctl, WORKER_CHUNKS), enumerable: true },
   }) as ThreadedWasmBackend;
 }
 
