@@ -129,6 +129,12 @@ describe('createThreadedWasmBackend: options, mode, lifetime', () => {
     expect(String((err as Error).message)).toContain('from 1 to 64');
   });
 
+  it.each([-1, Number.NaN])('minThreadedMacs: %s is a BackendError that names the value', async (minThreadedMacs) => {
+    const err = await createThreadedWasmBackend({ minThreadedMacs }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect(String((err as Error).message)).toContain(`minThreadedMacs must be a number >= 0, got ${minThreadedMacs}`);
+  });
+
   it('threads: 1 has no worker and gives the single-thread numbers', async () => {
     const b = await createThreadedWasmBackend({ threads: 1, minThreadedMacs: 0 });
     const w = weightOf(9, 40, 40, 1);

@@ -78,7 +78,7 @@ for (;;) {
   if (state === ${STOP}) break;
   if (state !== ${POSTED}) { Atomics.wait(c, st, state); continue; }
   if (Atomics.compareExchange(c, st, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
-  try { runChunks(); } catch (e) { Atomics.store(c, st + 1, 1); parentPort.postMessage(String(e && e.stack || e)); }
+  try { runChunks(); } catch (e) { Atomics.store(c, st + 1, 1); console.error('int8-linear threaded backend, worker', slot, e); }
   Atomics.store(c, st, ${DONE});
   Atomics.notify(c, st);
 }
@@ -135,6 +135,9 @@ let compiled: Promise<WebAssembly.Module> | null = null;
 export async function createThreadedWasmBackend(options: ThreadedWasmBackendOptions = {}): Promise<ThreadedWasmBackend> {
   const threads = options.threads ?? 2;
   const minMacs = options.minThreadedMacs ?? MIN_THREADED_MACS;
+  if (!(minMacs >= 0)) {
+    throw new BackendError(`createThreadedWasmBackend: minThreadedMacs must be a number >= 0, got ${String(minMacs)}; leave it out for the default ${MIN_THREADED_MACS}`);
+  }
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new BackendError(
       `createThreadedWasmBackend: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}; ` +
@@ -168,15 +171,9 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
     for (const w of workers) void w.terminate();
     throw e;
   }
-  let lastWorkerError = '';
-  for (const w of workers) {
-    // A failing chunk posts its stack (the call itself throws a BackendError); keep it for the error.
-    // Listen before unref(): a first 'message' listener refs the worker again (measured: the
-    // process then never exits).
-    w.on('message', (m) => (lastWorkerError = String(m)));
-    // Only now: an unref'd worker would let the process exit while we await its start.
-    w.unref();
-  }
+  // Only now: an unref'd worker would let the process exit while we await its start. (Adding a
+  // 'message' listener after this would ref it again: measured, the process then never exits.)
+  for (const w of workers) w.unref();
 
   const dispatch: KernelDispatch = {
     threads,
@@ -196,21 +193,25 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
         Atomics.store(ctl, STATES + STATE_STRIDE * t, POSTED);
         Atomics.notify(ctl, STATES + STATE_STRIDE * t, 1);
       }
-      for (let i = Atomics.add(ctl, NEXT, 1); i < chunks; i = Atomics.add(ctl, NEXT, 1)) {
-        runBlocks(kernel, c, i * size, Math.min(c.nb, (i + 1) * size), 0);
-      }
       let failed = false;
-      for (let t = 0; t < workers.length; t++) {
-        const st = STATES + STATE_STRIDE * t;
-        if (Atomics.compareExchange(ctl, st, POSTED, IDLE) === POSTED) continue; // it never started
-        waitUntilDone(ctl, st);
-        if (ctl[st + 1] !== 0) failed = true;
-        ctl[st + 1] = 0;
-        Atomics.store(ctl, st, IDLE);
+      try {
+        for (let i = Atomics.add(ctl, NEXT, 1); i < chunks; i = Atomics.add(ctl, NEXT, 1)) {
+          runBlocks(kernel, c, i * size, Math.min(c.nb, (i + 1) * size), 0);
+        }
+      } finally {
+        // Even if this thread failed: no worker may still write into scratch the next call reuses.
+        for (let t = 0; t < workers.length; t++) {
+          const st = STATES + STATE_STRIDE * t;
+          if (Atomics.compareExchange(ctl, st, POSTED, IDLE) === POSTED) continue; // it never started
+          waitUntilDone(ctl, st);
+          if (ctl[st + 1] !== 0) failed = true;
+          ctl[st + 1] = 0;
+          Atomics.store(ctl, st, IDLE);
+        }
       }
       if (failed) {
         throw new BackendError(
-          `wasm-simd-threads backend: a worker failed during a kernel call (${lastWorkerError || 'no message'}); ` +
+          `wasm-simd-threads backend: a worker failed during a kernel call (its error is printed on stderr); ` +
             `this is a bug: please report it with the layer's shape; createWasmBackend() runs the same kernels on one thread`,
         );
       }
