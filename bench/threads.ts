@@ -8,8 +8,8 @@
  * median of the rounds is reported, with the process CPU time per call (all threads): CPU ≈ 2x wall
  * means both threads had a core; CPU ≈ wall on the threaded row means the second core was busy with
  * another process. 'forced' rows run threaded below the small-call threshold, to show what the
- * threshold avoids; 'sync only' times a call whose blocks are all taken by the caller (the cost of
- * posting the worker and withdrawing the post).
+ * threshold avoids; at 1x16x8 (two row blocks, almost no arithmetic) the forced row minus the
+ * single-thread row is the cost of a threaded call's synchronization.
  */
 import { cpus, loadavg } from 'node:os';
 import type { KernelWeight } from '../src/kernels/types.js';
@@ -21,7 +21,7 @@ const option = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const shapes = (option('--shapes') ?? '1x256x256,1x512x512,1x512x1024,1x1024x1024,1x4096x4096,16x1024x1024,128x4096x4096').split(',').map((s) => s.split('x').map(Number));
+const shapes = (option('--shapes') ?? '1x16x8,1x256x256,1x512x512,1x512x1024,1x1024x1024,1x4096x4096,16x1024x1024,128x4096x4096').split(',').map((s) => s.split('x').map(Number));
 const threads = Number(option('--threads') ?? 2);
 
 /** Deterministic values without the library's generator (speed does not depend on them). */
