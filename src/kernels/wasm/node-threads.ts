@@ -18,9 +18,10 @@ import { WasmHeap } from './heap.js';
 
 /**
  * Calls with fewer multiply-adds (m · padded n · padded k) than this run on the calling thread alone.
- * Waking a worker costs about 5 to 25 µs of latency on the 2-core machine of docs/wasm.md; a
- * 1x512x512 call (2^18) takes 25 to 50 µs on one thread, where a second thread measured no gain;
- * 1x512x1024 (2^19) measured 1.4 to 1.8x faster on two threads when the second core was free.
+ * A threaded call costs about 3 µs more than a single-thread one (1x16x8: 3.5 against 0.9 µs on the
+ * 2-core machine of docs/wasm.md), and the worker starts its first chunk some µs late. Measured
+ * there, two threads against one: 1x512x512 (2^18) W8A32 1.27x but W8A8 (15 µs) 0.78x; 1x512x1024
+ * (2^19) W8A32 1.55 to 1.78x, W8A8 1.3 to 1.7x when the second core was free.
  */
 export const MIN_THREADED_MACS = 2 ** 19;
 
@@ -30,18 +31,21 @@ const CHUNKS_PER_THREAD = 8;
 /** Most threads a backend may have (each is a worker with its own wasm instance). */
 export const MAX_THREADS = 64;
 
-// Control block, Int32 words in the shared memory. Word NEXT is the chunk counter of the current call,
-// then its chunk count and size and the call's arguments (KernelCall, in ARG_ORDER); each worker has
-// its own state word (and a failure flag after it) on its own 64-byte line.
-const NEXT = 0;
-const CHUNKS = 1;
-const CHUNK = 2;
+// Control block, Int32 words in the shared memory: the current call's chunk count, chunk size and
+// thread count, its arguments (KernelCall, in ARG_ORDER), then one 64-byte line per thread t (LINES +
+// LINE·t): the claim counter of t's home chunks and, for workers, their state word and failure flag.
+const CHUNKS = 0;
+const CHUNK = 1;
+const THREADS = 2;
 const ARGS = 3;
 const ARG_ORDER = ['op', 'w', 's', 'x', 'xScales', 'out', 'bias', 'm', 'nb', 'groups', 'cpg', 'panel', 'scratch', 'scratchBytes'] as const;
 /** Chunks run by workers since the backend was created (diagnostic, `workerChunks`). */
 const WORKER_CHUNKS = 31;
-const STATES = 32;
-const STATE_STRIDE = 16;
+const LINES = 32;
+const LINE = 16;
+const NEXT = 0;
+const STATE = 1;
+const FAILED = 2;
 const IDLE = 0;
 const POSTED = 1;
 const RUNNING = 2;
@@ -49,9 +53,20 @@ const DONE = 3;
 const STOP = 4;
 
 /**
+ * Thread t's home chunks are [first(t), first(t + 1)): each call gives a thread the same rows, so a
+ * weight that fits in the caches stays in the cache of the core that reads it (A/B in one process
+ * against one counter shared by all threads: 1.0 to 1.1x faster, 1x512x1024 to 1x4096x4096). A
+ * thread that runs out of home chunks takes those the others have not claimed yet, in the order
+ * t+1, t+2, ...
+ */
+function firstChunk(t: number, chunks: number, threads: number): number {
+  return Math.floor((t * chunks) / threads);
+}
+
+/**
  * The worker: the shared kernel module instantiated on the shared memory, then a loop that sleeps
  * until its state word is POSTED and claims chunks like the caller (runChunks mirrors `runBlocks`
- * with the call read from the control block). Run from a string (`eval: true`), so the built package
+ * and `claimChunks`, with the call read from the control block). Run from a string (`eval: true`), so the built package
  * needs no separate worker file; an eval'd worker is CommonJS or, when the process runs with
  * `--input-type=module` (inherited), ESM, so it loads worker_threads with import(), valid in both.
  */
@@ -60,16 +75,19 @@ import('node:worker_threads').then(({ parentPort, workerData }) => {
 const { module, memory, ctl, slot, words } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const c = new Int32Array(memory.buffer, ctl, words);
-const st = ${STATES} + ${STATE_STRIDE} * (slot - 1);
+const st = ${LINES} + ${LINE} * slot + ${STATE};
 function runChunks() {
   const [op, w, s, x, xs, out, bias, m, nb, groups, cpg, panel, scratch, scratchBytes] = c.subarray(${ARGS}, ${ARGS + ARG_ORDER.length});
   const wb = groups * cpg * 64, sb = groups * 16, os = nb * 16, scr = scratch + slot * scratchBytes;
-  const chunks = c[${CHUNKS}], size = c[${CHUNK}];
-  for (let i = Atomics.add(c, ${NEXT}, 1); i < chunks; i = Atomics.add(c, ${NEXT}, 1)) {
-    const b0 = i * size, n = Math.min(nb, b0 + size) - b0;
-    Atomics.add(c, ${WORKER_CHUNKS}, 1);
-    if (op === 1) k.linear_f32(w + b0 * wb, s + b0 * sb, x, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
-    else k.linear_i8(w + b0 * wb, s + b0 * sb, x, xs, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
+  const chunks = c[${CHUNKS}], size = c[${CHUNK}], threads = c[${THREADS}];
+  for (let v = 0; v < threads; v++) {
+    const o = (slot + v) % threads, at = ${LINES} + ${LINE} * o + ${NEXT}, end = Math.floor(((o + 1) * chunks) / threads);
+    for (let i = Atomics.add(c, at, 1); i < end; i = Atomics.add(c, at, 1)) {
+      const b0 = i * size, n = Math.min(nb, b0 + size) - b0;
+      Atomics.add(c, ${WORKER_CHUNKS}, 1);
+      if (op === 1) k.linear_f32(w + b0 * wb, s + b0 * sb, x, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
+      else k.linear_i8(w + b0 * wb, s + b0 * sb, x, xs, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
+    }
   }
 }
 parentPort.postMessage('ready');
@@ -78,7 +96,7 @@ for (;;) {
   if (state === ${STOP}) break;
   if (state !== ${POSTED}) { Atomics.wait(c, st, state); continue; }
   if (Atomics.compareExchange(c, st, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
-  try { runChunks(); } catch (e) { Atomics.store(c, st + 1, 1); console.error('int8-linear threaded backend, worker', slot, e); }
+  try { runChunks(); } catch (e) { Atomics.store(c, st - ${STATE} + ${FAILED}, 1); console.error('int8-linear threaded backend, worker', slot, e); }
   Atomics.store(c, st, ${DONE});
   Atomics.notify(c, st);
 }
@@ -155,7 +173,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernel = instance.exports as unknown as KernelExports;
   const heap = new WasmHeap(memory);
-  const words = STATES + STATE_STRIDE * Math.max(1, threads - 1);
+  const words = LINES + LINE * threads;
   const ctlPtr = heap.alloc(words * 4);
   const ctl = new Int32Array(memory.buffer, ctlPtr, words);
   ctl.fill(0);
@@ -188,24 +206,29 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
       for (let i = 0; i < ARG_ORDER.length; i++) ctl[ARGS + i] = c[ARG_ORDER[i]];
       ctl[CHUNKS] = chunks;
       ctl[CHUNK] = size;
-      Atomics.store(ctl, NEXT, 0);
-      for (let t = 0; t < workers.length; t++) {
-        Atomics.store(ctl, STATES + STATE_STRIDE * t, POSTED);
-        Atomics.notify(ctl, STATES + STATE_STRIDE * t, 1);
+      ctl[THREADS] = threads;
+      for (let t = 0; t < threads; t++) Atomics.store(ctl, LINES + LINE * t + NEXT, firstChunk(t, chunks, threads));
+      for (let t = 1; t < threads; t++) {
+        Atomics.store(ctl, LINES + LINE * t + STATE, POSTED);
+        Atomics.notify(ctl, LINES + LINE * t + STATE, 1);
       }
       let failed = false;
       try {
-        for (let i = Atomics.add(ctl, NEXT, 1); i < chunks; i = Atomics.add(ctl, NEXT, 1)) {
-          runBlocks(kernel, c, i * size, Math.min(c.nb, (i + 1) * size), 0);
+        for (let o = 0; o < threads; o++) {
+          const at = LINES + LINE * o + NEXT;
+          const end = firstChunk(o + 1, chunks, threads);
+          for (let i = Atomics.add(ctl, at, 1); i < end; i = Atomics.add(ctl, at, 1)) {
+            runBlocks(kernel, c, i * size, Math.min(c.nb, (i + 1) * size), 0);
+          }
         }
       } finally {
         // Even if this thread failed: no worker may still write into scratch the next call reuses.
-        for (let t = 0; t < workers.length; t++) {
-          const st = STATES + STATE_STRIDE * t;
+        for (let t = 1; t < threads; t++) {
+          const st = LINES + LINE * t + STATE;
           if (Atomics.compareExchange(ctl, st, POSTED, IDLE) === POSTED) continue; // it never started
           waitUntilDone(ctl, st);
-          if (ctl[st + 1] !== 0) failed = true;
-          ctl[st + 1] = 0;
+          if (ctl[st - STATE + FAILED] !== 0) failed = true;
+          ctl[st - STATE + FAILED] = 0;
           Atomics.store(ctl, st, IDLE);
         }
       }
@@ -217,9 +240,9 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
       }
     },
     dispose(): void {
-      for (let t = 0; t < workers.length; t++) {
-        Atomics.store(ctl, STATES + STATE_STRIDE * t, STOP);
-        Atomics.notify(ctl, STATES + STATE_STRIDE * t);
+      for (let t = 1; t < threads; t++) {
+        Atomics.store(ctl, LINES + LINE * t + STATE, STOP);
+        Atomics.notify(ctl, LINES + LINE * t + STATE);
       }
       for (const w of workers) void w.terminate();
     },
