@@ -35,7 +35,7 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
 async function main(): Promise<void> {
   const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`bench:threads: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, Node ${process.version}, load average ${load()}, ${new Date().toISOString()}`);
-  console.log(`threaded backend: ${threads} threads, calls under ${MIN_THREADED_MACS} multiply-adds on one thread\n`);
+  console.log(`threaded backend: ${threads} threads, W8A32 calls under ${MIN_THREADED_MACS} multiply-adds (W8A8: twice that) on one thread\n`);
   const one = await createWasmBackend();
   const two = await createThreadedWasmBackend({ threads });
   const forced = await createThreadedWasmBackend({ threads, minThreadedMacs: 0 });
@@ -55,16 +55,20 @@ async function main(): Promise<void> {
     const xq = new Int8Array(m * k).map(() => Math.floor(r() * 256) - 128);
     const xScales = new Float32Array(m).map(() => 0.01 + r() * 0.01);
     const out = new Float32Array(m * n);
-    const small = m * Math.ceil(n / 4) * 4 * Math.ceil(k / 16) * 16 < MIN_THREADED_MACS;
+    const macs = m * Math.ceil(n / 4) * 4 * Math.ceil(k / 16) * 16;
     type Row = { name: string; kind: 'W8A32' | 'W8A8'; run: () => void; base?: boolean };
     const rows: Row[] = [];
-    for (const [label, b] of [
-      ['1 thread (createWasmBackend)', one],
-      [`${threads} threads${small ? ' (under threshold: 1 thread)' : ''}`, two],
-      ...(small ? ([[`${threads} threads, forced`, forced]] as const) : []),
-    ] as const) {
-      rows.push({ name: label, kind: 'W8A32', run: () => b.linear({ x, m, weight, bias, out }), base: b === one });
-      rows.push({ name: label, kind: 'W8A8', run: () => b.linearW8A8!({ xq, xScales, m, weight, bias, out }), base: b === one });
+    for (const kind of ['W8A32', 'W8A8'] as const) {
+      // W8A8 multiply-adds count half (see MIN_THREADED_MACS)
+      const small = (kind === 'W8A8' ? macs / 2 : macs) < MIN_THREADED_MACS;
+      for (const [label, b] of [
+        ['1 thread (createWasmBackend)', one],
+        [`${threads} threads${small ? ' (under threshold: 1 thread)' : ''}`, two],
+        ...(small ? ([[`${threads} threads, forced`, forced]] as const) : []),
+      ] as const) {
+        const run = kind === 'W8A32' ? () => b.linear({ x, m, weight, bias, out }) : () => b.linearW8A8!({ xq, xScales, m, weight, bias, out });
+        rows.push({ name: label, kind, run, base: b === one });
+      }
     }
     const checks = new Map<Row, string>();
     for (const kind of ['W8A32', 'W8A8'] as const) {

@@ -106,6 +106,20 @@ describe('createThreadedWasmBackend: bit-exact with createWasmBackend', () => {
     expectBitExact('under threshold', outputs(auto, m, w, d, d.bias).f, outputs(one, m, w, d, d.bias).f);
   });
 
+  it('W8A8 calls count their multiply-adds as half: 1x512x1024 (MIN_THREADED_MACS) runs on one thread', () => {
+    const [m, k, n] = [1, 512, 1024];
+    expect(m * k * n).toBe(MIN_THREADED_MACS);
+    const w = weightOf(n, k, k, 11);
+    const d = inputs(m, k, n, 12);
+    const before = auto.workerChunks;
+    const want = new Float32Array(n);
+    one.linearW8A8!({ xq: d.xq, xScales: d.xScales, m, weight: w, bias: d.bias, out: want });
+    const got = new Float32Array(n);
+    for (let i = 0; i < 30; i++) auto.linearW8A8!({ xq: d.xq, xScales: d.xScales, m, weight: w, bias: d.bias, out: got });
+    expect(auto.workerChunks).toBe(before);
+    expectBitExact('W8A8 1x512x1024', got, want);
+  });
+
   it('a QuantizedLinear moved to it gives the single-thread forward bit for bit', () => {
     const fc = new Linear(300, 130, { generator: new Generator(5) });
     const x = uniform_(Tensor.zeros([17, 300]), -1, 1, new Generator(6));

@@ -17,11 +17,13 @@ import { decodeBase64, runBlocks, wasmBackendOf, wasmSimdSupported, type KernelC
 import { WasmHeap } from './heap.js';
 
 /**
- * Calls with fewer multiply-adds (m · padded n · padded k) than this run on the calling thread alone.
- * A threaded call costs about 3 µs more than a single-thread one (1x16x8: 3.5 against 0.9 µs on the
- * 2-core machine of docs/wasm.md), and the worker starts its first chunk some µs late. Measured
- * there, two threads against one: 1x512x512 (2^18) W8A32 1.27x but W8A8 (15 µs) 0.78x; 1x512x1024
- * (2^19) W8A32 1.55 to 1.78x, W8A8 1.3 to 1.7x when the second core was free.
+ * W8A32 calls with fewer multiply-adds (m · padded n · padded k) than this, and W8A8 calls with fewer
+ * than twice this (an int8 multiply-add takes about half the time), run on the calling thread alone.
+ * A threaded call costs about 3 µs more than a single-thread one (1x16x8: 3.5 to 4.9 against 0.9 to
+ * 1.3 µs on the 2-core machine of docs/wasm.md), and the worker starts its first chunk some µs late.
+ * Measured there, two threads against one: 1x512x512 (2^18) W8A32 0.84 to 1.28x, W8A8 0.61 to 0.95x;
+ * 1x512x1024 (2^19) W8A32 1.01 to 1.78x, W8A8 0.77 to 1.70x; 1x1024x1024 (2^20) W8A32 1.52 to
+ * 2.29x, W8A8 1.20 to 2.09x (second core free).
  */
 export const MIN_THREADED_MACS = 2 ** 19;
 
@@ -107,7 +109,7 @@ for (;;) {
 export interface ThreadedWasmBackendOptions {
   /** Threads per call, the calling thread included (so `threads - 1` workers); default 2. */
   readonly threads?: number;
-  /** Calls with fewer multiply-adds (m · n · k, padded) run on the calling thread alone; default `MIN_THREADED_MACS`. */
+  /** W8A32 calls with fewer multiply-adds (m · n · k, padded), W8A8 calls with fewer than twice this, run on the calling thread alone; default `MIN_THREADED_MACS`. */
   readonly minThreadedMacs?: number;
 }
 
@@ -138,7 +140,7 @@ let compiled: Promise<WebAssembly.Module> | null = null;
  * the same kernels, packed layout and numbers as `createWasmBackend()` (outputs are bit for bit the
  * same), with each large call's output rows split between the calling thread and `threads - 1`
  * worker_threads workers over one shared WebAssembly.Memory. Calls under `MIN_THREADED_MACS`
- * multiply-adds run on the calling thread only. The calling thread blocks (Atomics.wait) until the
+ * multiply-adds (W8A8: twice that) run on the calling thread only. The calling thread blocks (Atomics.wait) until the
  * call is done, as with the single-thread backend. Workers do not keep the process alive;
  * `dispose()` terminates them. Measured gain and when it pays: docs/wasm.md.
  *
@@ -197,7 +199,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
     threads,
     run(c: KernelCall): void {
       const macs = c.m * c.nb * 4 * c.groups * c.cpg * 16;
-      if (workers.length === 0 || c.nb < 2 || macs < minMacs) {
+      if (workers.length === 0 || c.nb < 2 || (c.op === 2 ? macs / 2 : macs) < minMacs) {
         runBlocks(kernel, c, 0, c.nb, 0);
         return;
       }
