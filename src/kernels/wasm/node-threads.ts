@@ -3,9 +3,10 @@
  * kernel.wat run on one shared WebAssembly.Memory, imported by an instance on the calling thread and
  * one in each worker_threads worker; a call's output row blocks are split between them.
  *
- * Scheduling: a call is cut into chunks of row blocks, and every thread (the caller included) claims
- * the next chunk with an atomic counter until none is left, so a worker that wakes late, or shares
- * its core with another process, takes fewer chunks instead of holding the caller up. A worker sleeps
+ * Scheduling: a call is cut into chunks of row blocks; every thread (the caller included) claims its
+ * own share first, then, with atomic counters, the chunks the others have not started, so a worker
+ * that wakes late, or shares its core with another process, takes fewer chunks instead of holding
+ * the caller up. A worker sleeps
  * in Atomics.wait between calls; the caller posts a call, runs chunks itself, then either withdraws
  * the post (the worker never woke: nothing to wait for) or waits for the worker's last chunk.
  * Row blocks are independent, so the output is bit for bit the single-thread backend's.
