@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } from '../../src/index.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
@@ -15,13 +16,13 @@ import { expectBitExact } from '../helpers/compare.js';
 let one: WasmBackend;
 let forced: ThreadedWasmBackend; // threads every call, however small
 let three: ThreadedWasmBackend; // two workers
-let auto: ThreadedWasmBackend; // the default threshold
+let auto: ThreadedWasmBackend; // 2 threads, the default threshold
 
 beforeAll(async () => {
   one = await createWasmBackend();
   forced = await createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0 });
   three = await createThreadedWasmBackend({ threads: 3, minThreadedMacs: 0 });
-  auto = await createThreadedWasmBackend();
+  auto = await createThreadedWasmBackend({ threads: 2 }); // explicit: the default is 1 on a 1-core machine
 });
 afterAll(() => [one, forced, three, auto].forEach((b) => b.dispose()));
 
@@ -134,6 +135,14 @@ describe('createThreadedWasmBackend: options, mode, lifetime', () => {
   it('reports its name, mode and threads', () => {
     expect([forced.name, forced.mode, forced.threads]).toEqual(['wasm-simd-threads', 'wasm-simd128-threads2', 2]);
     expect([three.mode, three.threads]).toEqual(['wasm-simd128-threads3', 3]);
+  });
+
+  it('defaults to 2 threads, or 1 where the machine has one core', async () => {
+    const b = await createThreadedWasmBackend();
+    expect(b.threads).toBe(Math.min(2, availableParallelism()));
+    expect(b.mode).toBe(`wasm-simd128-threads${b.threads}`);
+    b.dispose();
+    await b.exited;
   });
 
   it.each([0, 1.5, -2, Number.NaN, 65])('threads: %s is a BackendError that names the value and the range', async (threads) => {

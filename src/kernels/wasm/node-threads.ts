@@ -11,6 +11,7 @@
  * the post (the worker never woke: nothing to wait for) or waits for the worker's last chunk.
  * Row blocks are independent, so the output is bit for bit the single-thread backend's.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError } from '../../errors.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
@@ -108,7 +109,7 @@ for (;;) {
 
 /** Options of `createThreadedWasmBackend`. */
 export interface ThreadedWasmBackendOptions {
-  /** Threads per call, the calling thread included (so `threads - 1` workers); default 2. */
+  /** Threads per call, the calling thread included (so `threads - 1` workers); default 2 (1 where `os.availableParallelism()` is 1). */
   readonly threads?: number;
   /** W8A32 calls with fewer multiply-adds (m · n · k, padded), W8A8 calls with fewer than twice this, run on the calling thread alone; default `MIN_THREADED_MACS`. */
   readonly minThreadedMacs?: number;
@@ -149,12 +150,13 @@ let compiled: Promise<WebAssembly.Module> | null = null;
  *
  * Example:
  *   import { createThreadedWasmBackend } from 'int8-linear/node';
- *   const wasm2 = await createThreadedWasmBackend();           // 2 threads
+ *   const wasm2 = await createThreadedWasmBackend();           // 2 threads (1 on a 1-core machine)
  *   QuantizedLinear.fromLinear(new Linear(4096, 4096)).to(wasm2).forward(x);
  *   wasm2.dispose();
  */
 export async function createThreadedWasmBackend(options: ThreadedWasmBackendOptions = {}): Promise<ThreadedWasmBackend> {
-  const threads = options.threads ?? 2;
+  // A second thread on a single core only adds the cost of waking it.
+  const threads = options.threads ?? Math.min(2, availableParallelism());
   const minMacs = options.minThreadedMacs ?? MIN_THREADED_MACS;
   if (!(minMacs >= 0)) {
     throw new BackendError(`createThreadedWasmBackend: minThreadedMacs must be a number >= 0, got ${String(minMacs)}; leave it out for the default ${MIN_THREADED_MACS}`);
