@@ -17,7 +17,7 @@ const { createThreadedWasmBackend, loadCompressedTensorsFile, readSafetensorsFil
   const fc = new Linear(1024, 1030);
   const x = new Tensor(new Float32Array(8 * 1024).map((_, i) => Math.sin(i)), [8, 1024]);
   const one = await createWasmBackend();
-  const two = await createThreadedWasmBackend({ minThreadedMacs: 0 });
+  const two = await createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0 });
   const a = QuantizedLinear.fromLinear(fc).to(one).forward(x).data;
   const b = QuantizedLinear.fromLinear(fc).to(two).forward(x).data;
   assert.ok(a.every((v, i) => Object.is(v, b[i])), 'threaded output differs from single-thread');
