@@ -30,7 +30,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  boundary(['src/**/*.ts'], [...NODE], 'only src/cli/** and src/io/node*.ts may use Node modules (DESIGN §4)', ['src/cli/**', 'src/io/node*.ts']),
+  boundary(['src/**/*.ts'], [...NODE], 'only src/cli/**, src/io/node*.ts and src/kernels/wasm/node-*.ts may use Node modules (DESIGN §4)', ['src/cli/**', 'src/io/node*.ts', 'src/kernels/wasm/node-*.ts']),
   {
     // Node scripts (wasm build, bench chart) written as plain .mjs: declare Node's globals.
     files: ['scripts/**/*.mjs', 'bench/**/*.mjs'],
@@ -39,7 +39,9 @@ export default tseslint.config(
   boundary(['src/errors.ts'], ['./*', '../*', ...NODE], 'errors.ts depends on nothing (DESIGN §4)'),
   boundary(['src/tensor.ts'], ['./!(errors.js)', '../*', ...NODE], 'tensor.ts depends on errors.ts alone (DESIGN §4)'),
   boundary(['src/random.ts'], ['./nn/*', './quant/*', './kernels/*', './io/*', './cli/*', ...NODE], 'random.ts imports only errors/tensor (DESIGN §4)'),
-  boundary(['src/kernels/**/*.ts'], ['../nn/*', '../quant/*', '../io/*', '../cli/*', '../random*', ...NODE], 'kernels import only tensor and errors (DESIGN §4)'),
+  boundary(['src/kernels/**/*.ts'], ['../nn/*', '../quant/*', '../io/*', '../cli/*', '../random*', ...NODE], 'kernels import only tensor and errors (DESIGN §4)', ['src/kernels/wasm/node-*.ts']),
+  // Node-only kernels (the threaded wasm backend, entry 'int8-linear/node'): kernels' rules, plus Node modules.
+  boundary(['src/kernels/wasm/node-*.ts'], ['../../nn/*', '../../quant/*', '../../io/*', '../../cli/*', '../../random*'], 'kernels import only tensor and errors (DESIGN §4)'),
   boundary(['src/quant/**/*.ts'], ['../nn/*', '../kernels/*', '../io/*', '../cli/*', '../random*', ...NODE], 'quant imports only tensor and errors (DESIGN §4)'),
   boundary(['src/nn/**/*.ts'], ['../io/*', '../cli/*', ...NODE], 'nn imports quant, kernels, tensor, errors, random (DESIGN §4)'),
   boundary(['src/io/**/*.ts'], ['../kernels/*', '../quant/*', '../cli/*', ...NODE], 'io imports tensor/errors and nn only; Node file helpers go in src/io/node*.ts (DESIGN §4)', ['src/io/node*.ts']),

@@ -10,7 +10,8 @@
  * A cold-cache case rotates 4 different 4096x4096 layers (64 MiB of int8, more than L3).
  * Wall time is what the tables rank by; `cpu ms` (this process's user + system time per run) is
  * printed beside it because the machine this runs on is shared: it is what a row costs with a core
- * to itself (every row here is single-threaded).
+ * to itself (every row here is single-threaded, except the 'wasm 2 threads' rows of
+ * createThreadedWasmBackend, whose cpu ms counts both threads: about 2x wall when both had a core).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -19,6 +20,7 @@ import { createJsBackend } from '../src/kernels/js-packed.js';
 import { referenceLinear, referenceLinearF32, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../src/kernels/types.js';
 import { createWasmBackend } from '../src/kernels/wasm/backend.js';
+import { createThreadedWasmBackend } from '../src/node.js';
 import { quantizeActivations } from '../src/quant/activations.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 import type * as Ort from './peers/ort.mjs';
@@ -132,7 +134,35 @@ async function loadPeers(): Promise<{ mod: OrtModule | null; runtimes: Runtime[]
   }
 }
 
-function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: Backend, js: Backend, ref: Backend, gRef: Float32Array | null, refW8A8: Float32Array | null): Runner[] {
+/**
+ * The W8A32 and W8A8 (incl. quantizing x) per-channel rows of a wasm backend: `label` 'wasm' for
+ * createWasmBackend, 'wasm 2 threads' for createThreadedWasmBackend.
+ */
+function wasmRows(label: string, wasm: Backend, m: number, k: number, weight: KernelWeight, bias: Float32Array, x: Float32Array, refW8A8: Float32Array | null): Runner[] {
+  const out = new Float32Array(m * weight.n);
+  const weightBytes = weight.n * k;
+  return [
+    { name: `${label} W8A32 per-channel`, group: 'ours', kind: 'float', weightBytes, run: () => (wasm.linear({ x, m, weight, bias, out }), out) },
+    {
+      name: `${label} W8A8 per-channel (incl. quantizing x)`,
+      group: 'ours',
+      kind: 'w8a8',
+      weightBytes,
+      run: () => {
+        const { xq, xScales } = quantizeActivations(x, m, k);
+        wasm.linearW8A8!({ xq, xScales, m, weight, bias, out });
+        return out;
+      },
+      exact: (y) => {
+        if (refW8A8 === null) return '';
+        for (let i = 0; i < y.length; i++) if (!Object.is(y[i], refW8A8[i])) throw new Error(`W8A8 differs from referenceLinearW8A8 at ${i}: ${y[i]} vs ${refW8A8[i]}`);
+        return 'bit-exact vs referenceLinearW8A8';
+      },
+    },
+  ];
+}
+
+function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: Backend, wasm2: Backend, js: Backend, ref: Backend, gRef: Float32Array | null, refW8A8: Float32Array | null): Runner[] {
   const { m, k, n } = shape;
   const out = new Float32Array(m * n);
   const rows: Runner[] = [];
@@ -142,7 +172,8 @@ function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: Backend, 
     rows.push({ name: 'reference backend (int8, float64 JS)', group: 'ours', kind: 'float', weightBytes: n * k, run: () => (ref.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) });
     rows.push({ name: 'JS fallback (js-packed)', group: 'ours', kind: 'float', weightBytes: n * k, run: () => (js.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) });
   }
-  rows.push({ name: 'wasm W8A32 per-channel', group: 'ours', kind: 'float', weightBytes: n * k, run: () => (wasm.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) });
+  const [wasmF32, wasmW8A8] = wasmRows('wasm', wasm, m, k, layer.weight, layer.bias, x, refW8A8);
+  rows.push(wasmF32);
   if (layer.qg !== null && gRef !== null) {
     const gOut = new Float32Array(m * n);
     const gWeight = layer.qg.packed;
@@ -155,22 +186,7 @@ function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: Backend, 
       ref: gRef,
     });
   }
-  rows.push({
-    name: 'wasm W8A8 per-channel (incl. quantizing x)',
-    group: 'ours',
-    kind: 'w8a8',
-    weightBytes: n * k,
-    run: () => {
-      const { xq, xScales } = quantizeActivations(x, m, k);
-      wasm.linearW8A8!({ xq, xScales, m, weight: layer.weight, bias: layer.bias, out });
-      return out;
-    },
-    exact: (y) => {
-      if (refW8A8 === null) return '';
-      for (let i = 0; i < y.length; i++) if (!Object.is(y[i], refW8A8[i])) throw new Error(`W8A8 differs from referenceLinearW8A8 at ${i}: ${y[i]} vs ${refW8A8[i]}`);
-      return 'bit-exact vs referenceLinearW8A8';
-    },
-  });
+  rows.push(wasmW8A8, ...wasmRows('wasm 2 threads', wasm2, m, k, layer.weight, layer.bias, x, refW8A8));
   return rows;
 }
 
@@ -299,6 +315,7 @@ async function main(): Promise<void> {
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavgStart: loadavg() };
   console.log(`int8-linear bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadavgStart.map((l) => l.toFixed(2)).join(' ')}`);
   const wasm = await createWasmBackend();
+  const wasm2 = await createThreadedWasmBackend({ threads: 2 });
   const js = createJsBackend();
   const ref = createReferenceBackend();
   const peers = await loadPeers();
@@ -319,7 +336,7 @@ async function main(): Promise<void> {
       gRef = new Float32Array(m * n);
       referenceLinear({ x, m, weight: layer.qg.packed, bias: layer.bias, out: gRef });
     }
-    const runners = [...ourRunners(shape, layer, x, wasm, js, ref, gRef, refW8A8), ...(await peerRunners(shape, layer, x, peers, notes, gRef))];
+    const runners = [...ourRunners(shape, layer, x, wasm, wasm2, js, ref, gRef, refW8A8), ...(await peerRunners(shape, layer, x, peers, notes, gRef))];
     const rows = await measureAll(shape, runners, refFloat);
     for (const runner of runners) runner.release?.();
     results.push({ shape, rows, notes });
@@ -327,8 +344,9 @@ async function main(): Promise<void> {
     for (const note of notes) console.log(`  note: ${note}`);
   }
 
-  const cold = flag('--no-cold') ? null : await coldCase(wasm, peers);
+  const cold = flag('--no-cold') ? null : await coldCase(wasm, wasm2, peers);
   wasm.dispose();
+  wasm2.dispose();
   const report = { machine: { ...machine, loadavgEnd: loadavg() }, date: new Date().toISOString(), results, cold };
   if (jsonPath !== undefined) {
     writeFileSync(jsonPath, JSON.stringify(report, null, 1) + '\n');
@@ -337,7 +355,7 @@ async function main(): Promise<void> {
 }
 
 /** 1x4096x4096 rotating 4 layers (64 MiB int8, 256 MiB float32): every run reads its weights from DRAM. */
-async function coldCase(wasm: Backend, peers: Awaited<ReturnType<typeof loadPeers>>) {
+async function coldCase(wasm: Backend, wasm2: Backend, peers: Awaited<ReturnType<typeof loadPeers>>) {
   const shape = { m: 1, k: 4096, n: 4096 };
   const layers = [0, 1, 2, 3].map((i) => makeLayer(shape.k, shape.n, 5000 + i));
   const x = uniform_(Tensor.zeros([1, shape.k], 'float32'), -1, 1, new Generator(99)).data;
@@ -349,20 +367,9 @@ async function coldCase(wasm: Backend, peers: Awaited<ReturnType<typeof loadPeer
   const perLayer: Runner[][] = [];
   const notes: string[] = [];
   for (const layer of layers) {
-    const out = new Float32Array(shape.n);
     const ours: Runner[] = [
-      { name: 'wasm W8A32 per-channel', group: 'ours', kind: 'float', weightBytes: shape.n * shape.k, run: () => (wasm.linear({ x, m: 1, weight: layer.weight, bias: layer.bias, out }), out) },
-      {
-        name: 'wasm W8A8 per-channel (incl. quantizing x)',
-        group: 'ours',
-        kind: 'w8a8',
-        weightBytes: shape.n * shape.k,
-        run: () => {
-          const { xq, xScales } = quantizeActivations(x, 1, shape.k);
-          wasm.linearW8A8!({ xq, xScales, m: 1, weight: layer.weight, bias: layer.bias, out });
-          return out;
-        },
-      },
+      ...wasmRows('wasm', wasm, 1, shape.k, layer.weight, layer.bias, x, null),
+      ...wasmRows('wasm 2 threads', wasm2, 1, shape.k, layer.weight, layer.bias, x, null),
     ];
     const peerRows = (await peerRunners(shape, layer, x, peers, notes, null)).filter((r) => r.name.startsWith('Gemm') || r.name.includes('W8A8'));
     perLayer.push([...ours, ...peerRows]);

@@ -4,6 +4,7 @@ import { createJsBackend } from '../../src/kernels/js-packed.js';
 import { referenceLinear, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../../src/kernels/types.js';
 import { wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
+import { createThreadedWasmBackend } from '../../src/kernels/wasm/node-threads.js';
 import { quantizeActivations } from '../../src/quant/activations.js';
 import { CONFORMANCE_CASES, caseData, caseLabel } from './shapes.js';
 import { expectBitExact, expectWithin, float32AccumulationLimit } from './tolerance.js';
@@ -13,7 +14,11 @@ import { expectBitExact, expectWithin, float32AccumulationLimit } from './tolera
  * same table (e.g. gpu.js), add its factory: it is created once and runs every case.
  * The JS fallback is listed so it is tested even where availableBackends() prefers wasm.
  */
-export const EXTRA_BACKEND_FACTORIES: readonly (() => Backend | Promise<Backend>)[] = [createJsBackend];
+export const EXTRA_BACKEND_FACTORIES: readonly (() => Backend | Promise<Backend>)[] = [
+  createJsBackend,
+  // Node-only (int8-linear/node); threaded on every call, however small, so the split is what runs.
+  () => createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0 }),
+];
 
 const backends: Backend[] = [];
 
@@ -41,7 +46,7 @@ function run(backend: Backend, x: Float32Array, m: number, weight: KernelWeight,
   return out;
 }
 
-describe.each(['wasm-simd', 'js-packed', 'reference'])('%s against the reference kernel', (name) => {
+describe.each(['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference'])('%s against the reference kernel', (name) => {
   const backend = () => {
     const b = backends.find((have) => have.name === name);
     if (b === undefined) throw new Error(`backend ${name} was not created`);
@@ -78,13 +83,13 @@ describe('W8A8 integer sums do not saturate', () => {
   const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n).fill(1), groupSize: k };
   const xq = new Int8Array(k).fill(-128);
 
-  it.each(['wasm-simd', 'js-packed', 'reference'])('%s: 4096 products of -128 · -128 sum to exactly 2^26', (name) => {
+  it.each(['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference'])('%s: 4096 products of -128 · -128 sum to exactly 2^26', (name) => {
     const out = new Float32Array(n);
     backends.find((b) => b.name === name)!.linearW8A8!({ xq, xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(2 ** 26));
   });
 
-  it.each(['wasm-simd', 'js-packed'])('%s: alternating extremes (127·-128 and -128·-128) give the exact sum', (name) => {
+  it.each(['wasm-simd', 'wasm-simd-threads', 'js-packed'])('%s: alternating extremes (127·-128 and -128·-128) give the exact sum', (name) => {
     const alt = new Int8Array(k).map((_, i) => (i % 2 === 0 ? 127 : -128));
     const w: KernelWeight = { ...weight, values: new Int8Array(n * k).fill(-128) };
     // per pair: 127·-128 + -128·-128 = 128; 2048 pairs: 262144
@@ -95,7 +100,7 @@ describe('W8A8 integer sums do not saturate', () => {
 });
 
 describe('W8A32 handles the shapes kernels get wrong', () => {
-  it.each(['wasm-simd', 'js-packed'])('%s: K = 13 (not a multiple of 4 or 16), M = 1, N = 7 (not a multiple of 4), exact small integers', (name) => {
+  it.each(['wasm-simd', 'wasm-simd-threads', 'js-packed'])('%s: K = 13 (not a multiple of 4 or 16), M = 1, N = 7 (not a multiple of 4), exact small integers', (name) => {
     const k = 13;
     const n = 7;
     const values = new Int8Array(n * k).map((_, i) => ((i * 37) % 256) - 128);

@@ -3,8 +3,8 @@ const assert = require('node:assert/strict');
 const { mkdtempSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { Linear, QuantizedLinear, Tensor } = require('int8-linear');
-const { loadCompressedTensorsFile, readSafetensorsFile, saveCompressedTensorsFile } = require('int8-linear/node');
+const { Linear, QuantizedLinear, Tensor, createWasmBackend } = require('int8-linear');
+const { createThreadedWasmBackend, loadCompressedTensorsFile, readSafetensorsFile, saveCompressedTensorsFile } = require('int8-linear/node');
 
 (async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'smoke-')), 'm.safetensors');
@@ -13,6 +13,17 @@ const { loadCompressedTensorsFile, readSafetensorsFile, saveCompressedTensorsFil
   assert.ok(layers.fc instanceof QuantizedLinear);
   const { tensors } = await readSafetensorsFile(file);
   assert.ok(tensors['fc.weight'] instanceof Tensor);
+  // The threaded backend from the built package (CommonJS): its worker runs from an embedded string.
+  const fc = new Linear(1024, 1030);
+  const x = new Tensor(new Float32Array(8 * 1024).map((_, i) => Math.sin(i)), [8, 1024]);
+  const one = await createWasmBackend();
+  const two = await createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0 });
+  const a = QuantizedLinear.fromLinear(fc).to(one).forward(x).data;
+  const b = QuantizedLinear.fromLinear(fc).to(two).forward(x).data;
+  assert.ok(a.every((v, i) => Object.is(v, b[i])), 'threaded output differs from single-thread');
+  assert.ok(two.workerChunks >= 0);
+  two.dispose();
+  await two.exited;
   console.log('node-entry.cjs ok');
 })().catch((e) => {
   console.error(e);

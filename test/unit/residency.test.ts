@@ -4,6 +4,7 @@ import { createJsBackend } from '../../src/kernels/js-packed.js';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
 import type { Backend } from '../../src/kernels/types.js';
 import { createWasmBackend } from '../../src/kernels/wasm/backend.js';
+import { createThreadedWasmBackend } from '../../src/kernels/wasm/node-threads.js';
 import { unpackValues, packWeight, packedLayout } from '../../src/kernels/packed.js';
 import { expectBitExact } from '../helpers/compare.js';
 
@@ -23,6 +24,7 @@ const CASES: { k: number; n: number; scheme: QuantScheme }[] = [
 
 const makers: [string, () => Promise<Backend>][] = [
   ['wasm-simd', () => createWasmBackend()],
+  ['wasm-simd-threads', () => createThreadedWasmBackend({ minThreadedMacs: 0 })],
   ['js-packed', async () => createJsBackend()],
 ];
 

@@ -4,11 +4,66 @@ import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
 import { WasmHeap } from './heap.js';
 
-/** The kernel's exports (see kernel.wat). Pointers are byte offsets into `memory`. */
-interface KernelExports {
-  readonly memory: WebAssembly.Memory;
-  linear_f32(w: number, s: number, x: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number): void;
-  linear_i8(w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number): void;
+/** The kernel's exports (see kernel.wat). Pointers are byte offsets into the memory; `os` is the out row stride in bytes. */
+export interface KernelExports {
+  linear_f32(w: number, s: number, x: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number, os: number): void;
+  linear_i8(w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number, os: number): void;
+}
+
+/**
+ * One kernel call over the row blocks [0, nb) of a packed weight: pointers into the backend's
+ * memory, and `threads` scratch areas of `scratchBytes` each at `scratch` (thread t uses the t-th).
+ * `op` 1 is `linear_f32` (W8A32, `xScales` unused), 2 is `linear_i8` (W8A8).
+ */
+export interface KernelCall {
+  op: 1 | 2;
+  w: number;
+  s: number;
+  x: number;
+  xScales: number;
+  out: number;
+  bias: number;
+  m: number;
+  nb: number;
+  groups: number;
+  cpg: number;
+  panel: number;
+  scratch: number;
+  scratchBytes: number;
+}
+
+/**
+ * How a backend runs its kernel calls: on the calling thread (`createWasmBackend`), or split over
+ * row blocks between threads that share the memory (`createThreadedWasmBackend`, Node only).
+ */
+export interface KernelDispatch {
+  /** Threads a call may use: the backend allocates this many scratch areas. */
+  readonly threads: number;
+  run(call: KernelCall): void;
+  /** Stops what the dispatch started (workers); the kernel is not called again. */
+  dispose(): void;
+}
+
+/**
+ * Runs `call` over its blocks [b0, b1) on this thread, with scratch area `slot`. Row blocks are
+ * independent (the per-row arithmetic does not depend on which blocks a call covers), so any split
+ * of [0, nb) into such calls gives the whole call's output bit for bit.
+ */
+export function runBlocks(kernel: KernelExports, c: KernelCall, b0: number, b1: number, slot: number): void {
+  const wb = c.groups * c.cpg * 64; // bytes of one packed block (4 rows)
+  const sb = c.groups * 16; // bytes of one block's scales
+  const os = c.nb * 16;
+  const scratch = c.scratch + slot * c.scratchBytes;
+  if (c.op === 1) {
+    kernel.linear_f32(c.w + b0 * wb, c.s + b0 * sb, c.x, c.out + b0 * 16, c.bias + b0 * 16, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
+  } else {
+    kernel.linear_i8(c.w + b0 * wb, c.s + b0 * sb, c.x, c.xScales, c.out + b0 * 16, c.bias + b0 * 16, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
+  }
+}
+
+/** The dispatch of `createWasmBackend`: every call on the calling thread. */
+function singleThread(kernel: KernelExports): KernelDispatch {
+  return { threads: 1, run: (c) => runBlocks(kernel, c, 0, c.nb, 0), dispose: () => {} };
 }
 
 /** A weight packed into wasm memory. */
@@ -61,7 +116,8 @@ export interface WasmBackend extends Backend {
 
 let compiled: Promise<WebAssembly.Module> | null = null;
 
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+/** @internal The bytes of a generated kernel module (base64, see scripts/build-wasm.mjs). */
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const bin = atob(text);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -114,12 +170,22 @@ export async function createWasmBackend(): Promise<WasmBackend> {
 /** @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts). */
 export async function instantiate(module: WebAssembly.Module): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
-  return wasmBackendOf(instance.exports as unknown as KernelExports);
+  const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
+  return wasmBackendOf({ name: 'wasm-simd', mode: 'wasm-simd128', memory: kernel.memory, heap: new WasmHeap(kernel.memory), dispatch: singleThread(kernel) });
 }
 
-function wasmBackendOf(kernel: KernelExports): WasmBackend {
-  const memory = kernel.memory;
-  const heap = new WasmHeap(memory);
+/** What a wasm backend is made of: its name and mode, the memory its kernel runs on, and how calls run. */
+export interface WasmBackendParts {
+  readonly name: string;
+  readonly mode: string;
+  readonly memory: WebAssembly.Memory;
+  /** Allocator over `memory` (blocks it handed out before, e.g. to a dispatch, stay reserved). */
+  readonly heap: WasmHeap;
+  readonly dispatch: KernelDispatch;
+}
+
+/** @internal The one implementation of the wasm backends (packing, scratch, padding, output), over any memory and dispatch. */
+export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBackendParts): WasmBackend {
   const packedByWeight = new WeakMap<KernelWeight, Packed>();
   let disposed = false;
   let scratch = 0;
@@ -137,7 +203,7 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
   function packedFor(weight: KernelWeight): Packed {
     if (disposed) {
       throw new BackendError(
-        `wasm-simd backend: used after dispose(); create a new one with createWasmBackend() ` +
+        `${name} backend: used after dispose(); create a new one (createWasmBackend(), or createThreadedWasmBackend() from 'int8-linear/node') ` +
           `(a layer whose weight lives here can still move out: layer.to(otherBackend))`,
       );
     }
@@ -180,6 +246,11 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
     }
   }
 
+  function callOf(op: 1 | 2, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number): KernelCall {
+    const { nb, groups, cpg } = p.layout;
+    return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, panel, scratch, scratchBytes };
+  }
+
   function copyOut(buffer: ArrayBuffer, ptr: number, layout: PackedLayout, m: number, out: Float32Array): void {
     const { n, np } = layout;
     const view = new Float32Array(buffer, ptr, m * np);
@@ -188,8 +259,8 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
   }
 
   return {
-    name: 'wasm-simd',
-    mode: 'wasm-simd128',
+    name,
+    mode,
     supports: (weight) => weight.k <= WASM_MAX_K && packedLayout(weight).valueBytes <= MAX_PACKED_BYTES,
     linear({ x, m, weight, bias, out }: LinearArgs): void {
       const p = packedFor(weight);
@@ -198,12 +269,12 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
       const xBytes = m * layout.kp * 4;
       const outBytes = m * layout.np * 4;
       const panelBytes = m > 1 ? 16 + panel * 4 * layout.kp * 4 : 0; // a vector of ones, then the panel
-      const base = scratchOf(xBytes + outBytes + layout.np * 4 + panelBytes);
+      const base = scratchOf(xBytes + outBytes + layout.np * 4 + panelBytes * dispatch.threads);
       const buffer = memory.buffer; // after any growth
       padActivations(x, m, layout, new Float32Array(buffer, base, m * layout.kp));
       const biasPtr = base + xBytes + outBytes;
       writeBias(buffer, biasPtr, layout, bias);
-      kernel.linear_f32(p.values, p.scales, base, base + xBytes, biasPtr, m, layout.nb, layout.groups, layout.cpg, panel, biasPtr + layout.np * 4);
+      dispatch.run(callOf(1, p, base, 0, base + xBytes, biasPtr, m, panel, biasPtr + layout.np * 4, panelBytes));
       copyOut(buffer, base + xBytes, layout, m, out);
     },
     linearW8A8({ xq, xScales, m, weight, bias, out }: LinearW8A8Args): void {
@@ -215,14 +286,14 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
       const outBytes = m * layout.np * 4;
       const biasBytes = layout.np * 4;
       const panelBytes = m >= 4 ? panel * 4 * layout.kp * 2 : 0;
-      const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes);
+      const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes * dispatch.threads);
       const buffer = memory.buffer;
       padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
       new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
       const outPtr = base + xBytes + sBytes;
       const biasPtr = outPtr + outBytes;
       writeBias(buffer, biasPtr, layout, bias);
-      kernel.linear_i8(p.values, p.scales, base, base + xBytes, outPtr, biasPtr, m, layout.nb, layout.groups, layout.cpg, panel, biasPtr + biasBytes);
+      dispatch.run(callOf(2, p, base, base + xBytes, outPtr, biasPtr, m, panel, biasPtr + biasBytes, panelBytes));
       copyOut(buffer, outPtr, layout, m, out);
     },
     adopt(weight: KernelWeight): void {
@@ -230,7 +301,7 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
     },
     readValues(weight: KernelWeight, into: Int8Array): void {
       const p = packedByWeight.get(weight);
-      if (p === undefined) throw new BackendError(`wasm-simd backend: readValues of a weight it does not hold; adopt() it first`);
+      if (p === undefined) throw new BackendError(`${name} backend: readValues of a weight it does not hold; adopt() it first`);
       unpackValues(p.layout, new Int8Array(memory.buffer, p.values, p.layout.valueBytes), into);
     },
     release(weight: KernelWeight): void {
@@ -241,7 +312,9 @@ function wasmBackendOf(kernel: KernelExports): WasmBackend {
       freePacked(p);
     },
     dispose(): void {
+      if (disposed) return;
       disposed = true;
+      dispatch.dispose();
     },
     get allocatedBytes() {
       return heap.allocated;

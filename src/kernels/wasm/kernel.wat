@@ -406,19 +406,22 @@
     (f32.store offset=4 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 3))) (f32x4.extract_lane 3 (local.get $v)))
   )
 
+  ;; Both exports write row t of out at out + t * os (bytes): os = 16 nb for a whole weight; a call
+  ;; over a slice of the row blocks (one thread's share) passes the stride of the whole output, so
+  ;; every thread writes its columns of the one output buffer in place.
+  ;;
   ;; out (m, 4 nb) = x (m, Kp) . W^T + bias, W8A32. Weight blocks are walked in panels of `panel`
   ;; blocks; with two or more x rows each panel is first widened to float32 with its scales folded
   ;; in (scratch: a vector of ones, then the panel; sized by the caller to stay in L2), then every
   ;; pair of x rows runs over it (mk_f32), so the int8 -> float32 conversion is paid once per
   ;; weight, not once per row; one row, or a last odd row, uses blk1 on the int8 blocks.
   (func (export "linear_f32") (param $w i32) (param $s i32) (param $x i32) (param $out i32) (param $bias i32)
-        (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $panel i32) (param $scratch i32)
-    (local $wb i32) (local $sb i32) (local $xs i32) (local $os i32) (local $p i32) (local $pend i32)
+        (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $panel i32) (param $scratch i32) (param $os i32)
+    (local $wb i32) (local $sb i32) (local $xs i32) (local $p i32) (local $pend i32)
     (local $t i32) (local $b i32) (local $sx v128)
     (local.set $wb (i32.mul (i32.mul (local.get $groups) (local.get $cpg)) (i32.const 64)))
     (local.set $sb (i32.mul (local.get $groups) (i32.const 16)))
     (local.set $xs (i32.mul (i32.mul (local.get $groups) (local.get $cpg)) (i32.const 64)))
-    (local.set $os (i32.mul (local.get $nb) (i32.const 16)))
     (local.set $p (i32.const 0))
     (block $done (loop $panels
       (br_if $done (i32.ge_u (local.get $p) (local.get $nb)))
@@ -469,13 +472,12 @@
   ;; linear_f32, with panels widened to int16 (widen_i16) and run by four x rows at a time (mk_i8);
   ;; remaining rows use blk2_i8 / blk1_i8 on the int8 blocks.
   (func (export "linear_i8") (param $w i32) (param $s i32) (param $x i32) (param $xsc i32) (param $out i32) (param $bias i32)
-        (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $panel i32) (param $scratch i32)
-    (local $wb i32) (local $sb i32) (local $xs i32) (local $os i32) (local $p i32) (local $pend i32)
+        (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $panel i32) (param $scratch i32) (param $os i32)
+    (local $wb i32) (local $sb i32) (local $xs i32) (local $p i32) (local $pend i32)
     (local $t i32) (local $b i32) (local $sx v128) (local $sx2 v128)
     (local.set $wb (i32.mul (i32.mul (local.get $groups) (local.get $cpg)) (i32.const 64)))
     (local.set $sb (i32.mul (local.get $groups) (i32.const 16)))
     (local.set $xs (i32.mul (i32.mul (local.get $groups) (local.get $cpg)) (i32.const 32)))
-    (local.set $os (i32.mul (local.get $nb) (i32.const 16)))
     (local.set $p (i32.const 0))
     (block $done (loop $panels
       (br_if $done (i32.ge_u (local.get $p) (local.get $nb)))

@@ -1,0 +1,7 @@
+/**
+ * The `int8-linear/node` entry: what needs Node (files, worker threads). The main entry stays free
+ * of `node:` imports so browser bundles work.
+ */
+export * from './io/node.js';
+export { createThreadedWasmBackend, MIN_THREADED_MACS } from './kernels/wasm/node-threads.js';
+export type { ThreadedWasmBackend, ThreadedWasmBackendOptions } from './kernels/wasm/node-threads.js';
