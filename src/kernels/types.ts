@@ -77,7 +77,8 @@ export interface Backend {
   linearW8A8?(args: LinearW8A8Args): void;
   /**
    * Frees what this backend prepared for `weight` (packed copies), for backends that cache per weight;
-   * called by `QuantizedLinear` when it replaces its weight. Using the weight again re-prepares it.
+   * called by `QuantizedLinear` when it replaces its weight (`loadStateDict`) or takes it back from
+   * this backend (`to(otherBackend)`). Using the weight again re-prepares it.
    */
   release?(weight: KernelWeight): void;
   /**
