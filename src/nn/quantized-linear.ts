@@ -29,6 +29,7 @@ import { checkInput, checkStateDict, outputShape } from './shape.js';
  */
 export type ActivationMode = 'float32' | 'int8';
 
+/** Options of the `QuantizedLinear` constructor: the quantization scheme, `bias` and `activations`. */
 export interface QuantizedLinearOptions extends QuantScheme {
   /** Whether the layer has a bias; default true, as `nn.Linear`. */
   bias?: boolean;
