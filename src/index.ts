@@ -25,11 +25,13 @@ export {
   writeSafetensors,
   parseSafetensorsHeader,
   readHeaderSize,
+  planSafetensors,
+  tensorBytes,
   SafetensorsFormatError,
   SAFETENSORS_DTYPES,
   MAX_HEADER_SIZE,
 } from './io/safetensors.js';
-export type { SafetensorsDType, SafetensorsEntry, SafetensorsHeader, SafetensorsRule } from './io/safetensors.js';
+export type { SafetensorsDType, SafetensorsEntry, SafetensorsHeader, SafetensorsPlan, SafetensorsRule, SafetensorsSpec } from './io/safetensors.js';
 export {
   saveCompressedTensors,
   loadCompressedTensors,

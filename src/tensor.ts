@@ -19,6 +19,7 @@ export interface DataTypeMap {
   int64: BigInt64Array;
 }
 
+/** Any tensor's `data`: the typed array of one of the dtypes (see `DataTypeMap`). */
 export type TensorData = DataTypeMap[DType];
 
 /** Bytes per element of each dtype. */

@@ -44,7 +44,16 @@ export interface GpuStats {
  *
  * `linear` is synchronous in every mode except `webgpu`, whose readback is asynchronous: there it
  * throws a BackendError and `linearAsync` (or `QuantizedLinear.forwardAsync`) must be used; both
- * work in every mode.
+ * work in every mode. It does not take layers' weights over (no `adopt`): each M bucket's kernel
+ * holds its own packed copy on the device, and the layer keeps its int8 weight.
+ *
+ * Shape: as `Backend.linear`: x (m, k) -> out (m, n).
+ *
+ * Example:
+ *   const gpu = await createGpuBackend();
+ *   const y = await qfc.to(gpu).forwardAsync(x);   // every mode; qfc.forward(x) too, except on webgpu
+ *   gpu.stats();                                   // { gpuBytes, weightsUploaded, kernelsCompiled, layers }
+ *   gpu.dispose();
  */
 export interface GpuBackend extends Backend {
   readonly name: 'gpujs';

@@ -13,9 +13,11 @@ export { packInt8Rows, packedLength, LANES, LINEAR_KERNEL_SOURCE } from './pack.
  * is left out, with the reason passed to `onSkip`, where gpu.js does not load or its probe kernel
  * fails. Each call creates fresh backends: `dispose()` the ones you do not keep.
  *
+ * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
+ *
  * Example:
  *   import { availableBackends } from 'int8-linear/gpu';
- *   for (const b of await availableBackends()) console.log(b.name, b.mode);   // gpujs webasm, ..., reference js-float64
+ *   for (const b of await availableBackends()) console.log(b.name, b.mode);   // Node without gl: wasm-simd, js-packed, gpujs webasm, reference
  */
 export async function availableBackends(onSkip: (reason: string) => void = () => undefined): Promise<Backend[]> {
   const cpu = await cpuBackends();

@@ -118,7 +118,16 @@ export class SafetensorsFile {
   }
 }
 
-/** `SafetensorsFile.open(path)`. */
+/**
+ * `SafetensorsFile.open(path)`: reads and validates the header only.
+ *
+ * Shape: every tensor keeps the shape stored in the file.
+ *
+ * Example:
+ *   const f = await openSafetensors('examples/digits/mlp.safetensors');
+ *   f.entry('fc1.weight').shape;   // [128, 64]
+ *   await f.close();
+ */
 export function openSafetensors(path: string): Promise<SafetensorsFile> {
   return SafetensorsFile.open(path);
 }

@@ -10,6 +10,7 @@ export const SAFETENSORS_DTYPES = [
   'BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64',
 ] as const;
 
+/** A dtype name of the safetensors format ('F32', 'I8', ...); see `SAFETENSORS_DTYPES`. */
 export type SafetensorsDType = (typeof SAFETENSORS_DTYPES)[number];
 
 /** Bytes per element of each safetensors dtype. */

@@ -9,6 +9,8 @@ import { createWasmBackend, wasmSimdSupported } from './wasm/backend.js';
  * packed layout, and the reference backend, always last and always present. Each call creates fresh
  * backends: `dispose()` the ones you do not keep.
  *
+ * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
+ *
  * Example:
  *   for (const b of await availableBackends()) console.log(b.name, b.mode, qfc.to(b).forward(x).shape);
  */

@@ -5,6 +5,12 @@ import type { Backend, LinearArgs, LinearW8A8Args } from './types.js';
  * group (per row for per-channel). Every faster kernel is tested against this one.
  * `x·q` products are exact in double (24-bit × 8-bit mantissas), so the only roundings are the
  * double sums and the final float32 store.
+ *
+ * Shape: x (m, k), weight (n, k) int8 with its scales -> out (m, n).
+ *
+ * Example:
+ *   const out = new Float32Array(m * layer.outFeatures);
+ *   referenceLinear({ x: x.data, m, weight: layer.packed, bias: layer.bias?.data ?? null, out });
  */
 export function referenceLinear(args: LinearArgs): void {
   const { x, m, weight, bias, out } = args;
@@ -69,6 +75,11 @@ export function referenceLinearW8A8(args: LinearW8A8Args): void {
 /**
  * Float32 linear `out (m, n) = x (m, k) · wᵀ + bias` with float64 accumulation: the float layer's
  * forward, and the baseline the quantized layers are compared with.
+ *
+ * Shape: x (m, k), w (n, k), bias (n) or null -> out (m, n).
+ *
+ * Example:
+ *   referenceLinearF32(x.data, m, fc.weight.data, fc.outFeatures, fc.inFeatures, fc.bias?.data ?? null, out);
  */
 export function referenceLinearF32(
   x: Float32Array,
@@ -90,7 +101,15 @@ export function referenceLinearF32(
   }
 }
 
-/** Creates the reference backend (stateless: `dispose` does nothing). */
+/**
+ * Creates the reference backend: `referenceLinear` and `referenceLinearW8A8` as a `Backend`, the one
+ * every layer starts on (stateless: `dispose` does nothing).
+ *
+ * Shape: as `Backend.linear`: x (m, k) -> out (m, n).
+ *
+ * Example:
+ *   qfc.to(createReferenceBackend()).forward(x);
+ */
 export function createReferenceBackend(): Backend {
   return {
     name: 'reference',

@@ -51,6 +51,14 @@ export interface LinearW8A8Args {
  * A compute backend for the quantized linear. Backends may prepare (pack, upload) a weight the first
  * time they see it and keep that per weight object until `dispose()`. Arguments are validated by the
  * caller (`QuantizedLinear`) before they reach a backend: kernels never validate.
+ *
+ * Shape: `linear` writes out (m, n) = x (m, k) · dequant(weight (n, k))ᵀ + bias (n).
+ *
+ * Example:
+ *   const [fast] = await availableBackends();
+ *   qfc.to(fast).forward(x);   // the usual way: the layer validates x and hands its int8 weight over
+ *   // kernel level, no validation (`other` is a layer left on the reference backend):
+ *   fast.linear({ x: x.data, m, weight: other.packed, bias: null, out: new Float32Array(m * other.outFeatures) });
  */
 export interface Backend {
   /** Short stable identifier, e.g. 'reference', 'wasm-simd', 'gpujs'. */
@@ -69,7 +77,8 @@ export interface Backend {
   linearW8A8?(args: LinearW8A8Args): void;
   /**
    * Frees what this backend prepared for `weight` (packed copies), for backends that cache per weight;
-   * called by `QuantizedLinear` when it replaces its weight. Using the weight again re-prepares it.
+   * called by `QuantizedLinear` when it replaces its weight (`loadStateDict`) or takes it back from
+   * this backend (`to(otherBackend)`). Using the weight again re-prepares it.
    */
   release?(weight: KernelWeight): void;
   /**

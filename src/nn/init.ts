@@ -47,6 +47,7 @@ export function calculateGain(nonlinearity: 'linear' | 'relu' | 'leaky_relu', pa
   return Math.sqrt(2.0 / (1 + param ** 2));
 }
 
+/** Options of `kaimingUniform_`, as `torch.nn.init.kaiming_uniform_`'s arguments (`mode` default 'fan_in', `nonlinearity` default 'leaky_relu'). */
 export interface KaimingOptions {
   /** Negative slope of the leaky ReLU after this layer (PyTorch's `a`); Linear uses √5. Default 0. */
   a?: number;

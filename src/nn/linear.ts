@@ -5,6 +5,7 @@ import { Tensor } from '../tensor.js';
 import { kaimingUniform_, uniform_ } from './init.js';
 import { checkInput, checkStateDict, outputShape } from './shape.js';
 
+/** Options of `new Linear(in, out, options)`, as `nn.Linear`'s `bias` plus an explicit random stream. */
 export interface LinearOptions {
   /** Learnable additive bias; default true, as in PyTorch. */
   bias?: boolean;

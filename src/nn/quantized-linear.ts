@@ -29,6 +29,7 @@ import { checkInput, checkStateDict, outputShape } from './shape.js';
  */
 export type ActivationMode = 'float32' | 'int8';
 
+/** Options of the `QuantizedLinear` constructor: the quantization scheme, `bias` and `activations`. */
 export interface QuantizedLinearOptions extends QuantScheme {
   /** Whether the layer has a bias; default true, as `nn.Linear`. */
   bias?: boolean;
@@ -57,8 +58,8 @@ function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: 
  * (1,) | (out, 1) | (out, in / group_size)) and `bias`.
  *
  * Like PyTorch's `.to(device)`, `to(backend)` moves the int8 weight rather than copying it: on a
- * backend that keeps weights in its own layout (wasm-simd: in wasm memory; js-packed) the layer
- * drops its row-major copy, so a 4096x4096 layer holds 16 MiB of int8 (plus scales), not 32;
+ * backend that keeps weights in its own layout (wasm-simd and the threaded wasm-simd-threads: in
+ * wasm memory; js-packed) the layer drops its row-major copy, so a 4096x4096 layer holds 16 MiB of int8 (plus scales), not 32;
  * `weight`, `stateDict()` and `packed` then read the values back as a copy.
  *
  * Shape: input (*, in_features) -> output (*, out_features).
@@ -195,8 +196,8 @@ export class QuantizedLinear {
 
   /**
    * Runs later forwards on `backend`; returns this layer, as PyTorch's `.to(device)` does. A backend
-   * that keeps weights in its own layout (wasm-simd, js-packed) takes the int8 weight over (see the
-   * class docs). Throws a BackendError if the backend cannot run this layer; nothing changes then.
+   * that keeps weights in its own layout (wasm-simd, wasm-simd-threads, js-packed) takes the int8
+   * weight over (see the class docs). Throws a BackendError if the backend cannot run this layer; nothing changes then.
    */
   to(backend: Backend): this {
     if (backend === this.currentBackend) return this;

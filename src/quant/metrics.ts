@@ -17,10 +17,12 @@ function pair(reference: Tensor, approximation: Tensor, what: string): [ArrayLik
 
 /**
  * Signal-to-quantization-noise ratio in dB: `10·log10(Σ ref² / Σ (ref - approx)²)`, in double.
- * Infinity when the two are equal; higher is better (int8 per-channel on Kaiming weights: about 40 dB).
+ * Infinity when the two are equal; higher is better (int8 per-channel on Kaiming weights: about 48 dB).
+ *
+ * Shape: two tensors of the same shape, float32 or float64 -> a number.
  *
  * Example:
- *   sqnr(fc.weight, dequantize(quantize(fc.weight)));   // ≈ 40
+ *   sqnr(fc.weight, dequantize(quantize(fc.weight)));   // ≈ 48.1 for new Linear(512, 1024)
  */
 export function sqnr(reference: Tensor, approximation: Tensor): number {
   const [r, a] = pair(reference, approximation, 'sqnr');
@@ -34,7 +36,14 @@ export function sqnr(reference: Tensor, approximation: Tensor): number {
   return 10 * Math.log10(signal / noise);
 }
 
-/** Largest |reference - approximation| over all elements (NaN if any element is NaN). */
+/**
+ * Largest |reference - approximation| over all elements (NaN if any element is NaN).
+ *
+ * Shape: two tensors of the same shape, float32 or float64 -> a number.
+ *
+ * Example:
+ *   maxAbsError(fc.forward(x), qfc.forward(x));   // forward error of the int8 layer
+ */
 export function maxAbsError(reference: Tensor, approximation: Tensor): number {
   const [r, a] = pair(reference, approximation, 'maxAbsError');
   let m = 0;
@@ -46,7 +55,14 @@ export function maxAbsError(reference: Tensor, approximation: Tensor): number {
   return m;
 }
 
-/** Mean of |reference - approximation| over all elements. */
+/**
+ * Mean of |reference - approximation| over all elements (0 for empty tensors).
+ *
+ * Shape: two tensors of the same shape, float32 or float64 -> a number.
+ *
+ * Example:
+ *   meanAbsError(fc.weight, dequantize(quantize(fc.weight)));
+ */
 export function meanAbsError(reference: Tensor, approximation: Tensor): number {
   const [r, a] = pair(reference, approximation, 'meanAbsError');
   let s = 0;

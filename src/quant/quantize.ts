@@ -211,7 +211,7 @@ export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, n
  * Shape: values (out, in) -> (out, in) float32.
  *
  * Example:
- *   const w2 = dequantize(quantize(fc.weight));   // within scale / 2 of fc.weight
+ *   const w2 = dequantize(quantize(fc.weight));   // within scale / 2 of fc.weight (up to float32 rounding)
  */
 export function dequantize(q: QuantizedTensor): Tensor<'float32'> {
   const [rows, cols] = q.values.shape;

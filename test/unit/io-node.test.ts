@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { FormatError, Tensor, writeSafetensors } from '../../src/index.js';
 import { openSafetensors, writeFileAtomic, writeSafetensorsFile, writeSafetensorsStream } from '../../src/io/node.js';
 import { planSafetensors } from '../../src/io/safetensors.js';
+import * as api from '../../src/index.js';
+import * as nodeApi from '../../src/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'int8-linear-node-'));
 const tensors = {
@@ -54,5 +56,14 @@ describe('int8-linear/node', () => {
     await expect(writeSafetensorsStream(out, plan, () => [new Uint8Array(12), new Uint8Array(8)])).rejects.toThrow(/more than 16 bytes/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it("writeSafetensorsStream's docstring example runs with what the public entries export", async () => {
+    // planSafetensors and tensorBytes come from 'int8-linear', writeSafetensorsStream from 'int8-linear/node'.
+    const w = new Tensor(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]);
+    const path = join(dir, 'stream.safetensors');
+    const plan = api.planSafetensors([{ name: 'w', dtype: 'F32', shape: [2, 3] }]);
+    await nodeApi.writeSafetensorsStream(path, plan, async () => api.tensorBytes(w));
+    expect(Buffer.from(readFileSync(path)).equals(Buffer.from(writeSafetensors({ w })))).toBe(true);
   });
 });
