@@ -280,7 +280,8 @@ export class QuantizedLinear {
   /**
    * Copies `weight` (int8), `weight_scale` (float32) and `bias` in. Keys, dtypes and shapes must
    * match this layer's exactly (strict, like PyTorch), and scales must be finite and positive;
-   * otherwise it throws and nothing changes.
+   * otherwise it throws and nothing changes. Once checked, the state is always loaded: if the
+   * current backend cannot take the new weight (disposed), the layer keeps it itself.
    */
   loadStateDict(state: Readonly<Record<string, Tensor>>): void {
     const expected: Record<string, { dtype: 'int8' | 'float32'; shape: readonly number[] }> = {
@@ -306,7 +307,12 @@ export class QuantizedLinear {
     if (this.bias !== null) this.bias.data.set(state.bias.data as Float32Array);
     this.ownWeight = own;
     this.kernelWeight = kernelWeight(own, this.weightScale, this.scheme);
-    this.handOver();
+    try {
+      this.handOver();
+    } catch {
+      // The backend cannot take the weight now (disposed, out of wasm memory): the state is loaded
+      // and the layer keeps it; a forward on that backend reports why, and `to()` another works.
+    }
   }
 
   toString(): string {

@@ -98,10 +98,16 @@ describe.each(makers)('a layer moved to %s', (_name, make) => {
     const backend = await make();
     const { layer, x } = build(37, 5, { granularity: 'channel' }, 5);
     const original = layer.weight.data.slice();
+    const originalState = { weight: layer.weight.clone(), weight_scale: layer.weightScale.clone(), bias: layer.bias!.clone() };
     const expected = layer.forward(x).data.slice();
     layer.to(backend);
     backend.dispose();
     if (_name === 'wasm-simd') expect(() => layer.forward(x)).toThrow(/after dispose.*layer\.to\(otherBackend\)/);
+    // loadStateDict on the disposed backend loads the state (no throw after a half-done change)
+    const other = build(37, 5, { granularity: 'channel' }, 6).layer;
+    layer.loadStateDict(other.stateDict());
+    expect(Array.from(layer.weight.data)).toEqual(Array.from(other.weight.data));
+    layer.loadStateDict(originalState);
     layer.to(createReferenceBackend());
     expect(Array.from(layer.weight.data)).toEqual(Array.from(original));
     expectBitExact('forward after moving back', layer.forward(x).data, expected);
