@@ -7,23 +7,22 @@
  * the shapes of test/conformance/shapes.ts (BENCH_SHAPES). Per row: a correctness check against the
  * reference first (max |y - ref| / max |ref| <= FLOAT_CHECK), the first call (compile + pack +
  * upload) alone, then the median of at least `--runs` timed calls after one warm-up.
- * Kept separate from bench/run.ts so it can be wired into `npm run bench` as extra rows.
+ * `npm run bench` has the same gpu.js rows (median only) beside the CPU kernels and onnxruntime.
  */
 import { cpus, loadavg } from 'node:os';
 import { Generator, Linear, QuantizedLinear, Tensor, dequantize, uniform_ } from '../src/index.js';
 import { referenceLinear, referenceLinearF32 } from '../src/kernels/reference.js';
 import type { Backend } from '../src/kernels/types.js';
-import { createGpuBackend, type GpuMode } from '../src/gpu/index.js';
+import { createGpuBackend } from '../src/gpu/index.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
+import { GPUJS_CPU_MAX_MACS, gpuModes, gpujsSkip } from './gpu-modes.js';
 
 const args = process.argv.slice(2);
 
 /** Max |y - ref| / max |ref| a row may show: float32 accumulation gives ~1e-6; 1e-4 means broken. */
 const FLOAT_CHECK = 1e-4;
-/** Rows in gpu.js's cpu mode (transpiled JS) and the reference are skipped above this many multiply-adds. */
-const SLOW_MAX_MACS = 2 ** 27;
-/** Every gpu.js row is skipped above this many (128x4096x4096 takes ~15 s a call on webasm) unless --all. */
-const GPUJS_MAX_MACS = args.includes('--all') ? Infinity : 2 ** 28;
+/** The naive loop and the reference are skipped above this many multiply-adds, as gpu.js's cpu mode. */
+const SLOW_MAX_MACS = GPUJS_CPU_MAX_MACS;
 
 const option = (name: string) => {
   const i = args.indexOf(name);
@@ -58,19 +57,6 @@ function relErr(y: Float32Array, ref: Float32Array): number {
     max = Math.max(max, Math.abs(ref[i]));
   }
   return err / max;
-}
-
-async function gpuModes(): Promise<GpuMode[]> {
-  const modes: GpuMode[] = ['webasm', 'cpu'];
-  try {
-    const gl = await createGpuBackend({ mode: 'headlessgl' });
-    if (gl.mode === 'headlessgl') modes.unshift('headlessgl');
-    else console.log(`headlessgl: gpu.js fell back to ${gl.mode} (needs the 'gl' package and a display: xvfb-run -a)`);
-    gl.dispose();
-  } catch (e) {
-    console.log(`headlessgl: not available here (${String(e).split('\n')[0]})`);
-  }
-  return modes;
 }
 
 const modes = await gpuModes();
@@ -110,8 +96,9 @@ for (const { m, k, n } of shapes) {
     row('naive float32 JS loop (baseline)', null, null, null, null, ` (> 2^27 MACs)`);
   }
   for (const mode of modes) {
-    if ((mode === 'cpu' && macs > SLOW_MAX_MACS) || macs > GPUJS_MAX_MACS) {
-      row(`gpujs/${mode}`, null, null, null, null, mode === 'cpu' ? ' (> 2^27 MACs)' : ' (> 2^28 MACs; --all runs it)');
+    const skip = gpujsSkip(mode, macs, args.includes('--all'));
+    if (skip !== null) {
+      row(`gpujs/${mode}`, null, null, null, null, ` (${skip})`);
       continue;
     }
     const backend: Backend & { stats(): { gpuBytes: number } } = await createGpuBackend({ mode });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json out.json] [--shapes 1x4096x4096,...] [--no-peers] [--no-cold]`
+ * `npm run bench [-- --json out.json] [--shapes 1x4096x4096,...] [--no-peers] [--no-cold] [--no-gpu]`
  *
  * One process, the shapes of test/conformance/shapes.ts (BENCH_SHAPES). For each shape and row: a
  * correctness check against the reference kernel first, then warm-up runs and the median of at least
@@ -8,6 +8,8 @@
  * Peers (onnxruntime-node, onnxruntime-web) come from bench/peers (`npm run bench:peers`); when they
  * are missing or a graph fails, the row says why and the rest still runs.
  * A cold-cache case rotates 4 different 4096x4096 layers (64 MiB of int8, more than L3).
+ * The gpu.js backend runs in every mode Node has (bench/gpu-modes.ts: webasm, cpu, headlessgl under
+ * `xvfb-run -a`) up to 2^28 multiply-adds; `npm run bench:gpu` adds its first-call times.
  * Wall time is what the tables rank by; `cpu ms` (this process's user + system time per run) is
  * printed beside it because the machine this runs on is shared: it is what a row costs with a core
  * to itself (every row here is single-threaded, except the 'wasm 2 threads' rows of
@@ -20,6 +22,8 @@ import { createJsBackend } from '../src/kernels/js-packed.js';
 import { referenceLinear, referenceLinearF32, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../src/kernels/types.js';
 import { createWasmBackend } from '../src/kernels/wasm/backend.js';
+import { createGpuBackend, type GpuBackend } from '../src/gpu/index.js';
+import { gpuModes, gpujsSkip } from './gpu-modes.js';
 import { createThreadedWasmBackend } from '../src/node.js';
 import { quantizeActivations } from '../src/quant/activations.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
@@ -190,6 +194,31 @@ function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: Backend, 
   return rows;
 }
 
+/**
+ * The gpu.js backend's W8A32 row in each mode (its first call, compile and upload, is the checking
+ * run and is not timed); rows over the size limits of bench/gpu-modes.ts are left out with a note.
+ */
+function gpujsRunners({ m, k, n }: Shape, layer: Layer, x: Float32Array, gpus: GpuBackend[], notes: string[]): Runner[] {
+  const rows: Runner[] = [];
+  for (const gpu of gpus) {
+    const skip = gpujsSkip(gpu.mode, m * k * n);
+    if (skip !== null) {
+      notes.push(`gpu.js ${gpu.mode} row left out (${skip})`);
+      continue;
+    }
+    const out = new Float32Array(m * n);
+    rows.push({
+      name: `gpu.js ${gpu.mode} W8A32 per-channel`,
+      group: 'ours',
+      kind: 'float',
+      weightBytes: n * k,
+      run: () => (gpu.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out),
+      release: () => gpu.release(layer.weight),
+    });
+  }
+  return rows;
+}
+
 async function peerRunners(shape: Shape, layer: Layer, x: Float32Array, peers: Awaited<ReturnType<typeof loadPeers>>, notes: string[], gRef: Float32Array | null): Promise<Runner[]> {
   const { m, k, n } = shape;
   const rows: Runner[] = [];
@@ -319,6 +348,8 @@ async function main(): Promise<void> {
   const js = createJsBackend();
   const ref = createReferenceBackend();
   const peers = await loadPeers();
+  const gpus: GpuBackend[] = [];
+  if (!flag('--no-gpu')) for (const mode of await gpuModes()) gpus.push(await createGpuBackend({ mode }));
   const results: { shape: Shape; rows: RowResult[]; notes: string[] }[] = [];
 
   for (const shape of shapes) {
@@ -336,7 +367,11 @@ async function main(): Promise<void> {
       gRef = new Float32Array(m * n);
       referenceLinear({ x, m, weight: layer.qg.packed, bias: layer.bias, out: gRef });
     }
-    const runners = [...ourRunners(shape, layer, x, wasm, wasm2, js, ref, gRef, refW8A8), ...(await peerRunners(shape, layer, x, peers, notes, gRef))];
+    const runners = [
+      ...ourRunners(shape, layer, x, wasm, wasm2, js, ref, gRef, refW8A8),
+      ...gpujsRunners(shape, layer, x, gpus, notes),
+      ...(await peerRunners(shape, layer, x, peers, notes, gRef)),
+    ];
     const rows = await measureAll(shape, runners, refFloat);
     for (const runner of runners) runner.release?.();
     results.push({ shape, rows, notes });
@@ -347,6 +382,7 @@ async function main(): Promise<void> {
   const cold = flag('--no-cold') ? null : await coldCase(wasm, wasm2, peers);
   wasm.dispose();
   wasm2.dispose();
+  for (const gpu of gpus) gpu.dispose();
   const report = { machine: { ...machine, loadavgEnd: loadavg() }, date: new Date().toISOString(), results, cold };
   if (jsonPath !== undefined) {
     writeFileSync(jsonPath, JSON.stringify(report, null, 1) + '\n');
