@@ -170,8 +170,8 @@ export async function writeFileAtomic(path: string, write: (fh: FileHandle) => P
   }
 }
 
-/** A tensor's bytes: all at once, or in pieces (so not even one tensor must be in memory). */
-export type TensorData = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+/** A tensor's bytes for `writeSafetensorsStream`: all at once, or in pieces (so not even one tensor must be in memory). (`TensorData` of the main entry is the typed-array union of a Tensor.) */
+export type TensorBytes = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /**
  * Streams a planned safetensors file to `path`, atomically: `data(entry)` is called once per tensor,
@@ -184,7 +184,7 @@ export type TensorData = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8
 export async function writeSafetensorsStream(
   path: string,
   plan: SafetensorsPlan,
-  data: (entry: SafetensorsEntry) => Promise<TensorData> | TensorData,
+  data: (entry: SafetensorsEntry) => Promise<TensorBytes> | TensorBytes,
 ): Promise<void> {
   await writeFileAtomic(path, async (fh) => {
     await fh.write(plan.header);
