@@ -3,5 +3,5 @@
  * of `node:` imports so browser bundles work.
  */
 export * from './io/node.js';
-export { createThreadedWasmBackend, MIN_THREADED_MACS } from './kernels/wasm/node-threads.js';
+export { availableBackends, createThreadedWasmBackend, MIN_THREADED_MACS } from './kernels/wasm/node-threads.js';
 export type { ThreadedWasmBackend, ThreadedWasmBackendOptions } from './kernels/wasm/node-threads.js';

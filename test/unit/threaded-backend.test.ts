@@ -4,9 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } from '../../src/index.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
 import { createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/backend.js';
-import { createThreadedWasmBackend, MIN_THREADED_MACS, type ThreadedWasmBackend } from '../../src/node.js';
+import { availableBackends as mainBackends } from '../../src/kernels/available.js';
+import { availableBackends, createThreadedWasmBackend, MIN_THREADED_MACS, type ThreadedWasmBackend } from '../../src/node.js';
 import { quantize } from '../../src/quant/quantize.js';
-import { expectBitExact } from '../helpers/compare.js';
+import { expectBitExact, expectWithin } from '../helpers/compare.js';
+import { float32AccumulationLimit } from '../conformance/tolerance.js';
 
 /**
  * The threaded wasm backend runs the single-thread backend's kernels over slices of the row blocks,
@@ -128,6 +130,24 @@ describe('createThreadedWasmBackend: bit-exact with createWasmBackend', () => {
     const layer = QuantizedLinear.fromLinear(fc, { granularity: 'group', groupSize: 60 }).to(forced);
     expectBitExact('QuantizedLinear', layer.forward(x).data, a.data);
     expect(String(layer)).toContain('backend=wasm-simd-threads');
+  });
+});
+
+describe('availableBackends of int8-linear/node', () => {
+  it('puts the threaded backend first where there are two cores, then the main entry list, all runnable', async () => {
+    const all = await availableBackends();
+    const main = await mainBackends();
+    const cores = availableParallelism();
+    expect(all.map((b) => b.name)).toEqual(cores >= 2 ? ['wasm-simd-threads', ...main.map((b) => b.name)] : main.map((b) => b.name));
+    if (cores >= 2) expect(all[0].mode).toBe(`wasm-simd128-threads${Math.min(2, cores)}`);
+    const gen = new Generator(3);
+    const layer = QuantizedLinear.fromLinear(new Linear(64, 9, { generator: gen }));
+    const x = uniform_(Tensor.zeros([2, 64], 'float32'), -1, 1, gen);
+    const expected = layer.forward(x).data.slice();
+    const limit = float32AccumulationLimit(x.data, layer.packed, layer.bias!.data);
+    for (const b of all) expectWithin(`${b.name} via node availableBackends`, layer.to(b).forward(x).data, expected, limit);
+    for (const b of [...all, ...main]) b.dispose();
+    if (cores >= 2) await (all[0] as ThreadedWasmBackend).exited;
   });
 });
 
