@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Linear, QuantizedLinear, Tensor, createWasmBackend, readSafetensors, writeSafetensors } from 'int8-linear';
-import { createThreadedWasmBackend, loadCompressedTensorsFile, readSafetensorsFile, saveCompressedTensorsFile } from 'int8-linear/node';
+import { availableBackends, createThreadedWasmBackend, loadCompressedTensorsFile, readSafetensorsFile, saveCompressedTensorsFile } from 'int8-linear/node';
 
 const file = join(mkdtempSync(join(tmpdir(), 'smoke-')), 'm.safetensors');
 await saveCompressedTensorsFile(file, { fc: QuantizedLinear.fromLinear(new Linear(8, 4)) });
@@ -25,4 +25,7 @@ const b = QuantizedLinear.fromLinear(fc).to(two).forward(x).data;
 assert.ok(a.every((v, i) => Object.is(v, b[i])), 'threaded output differs from single-thread');
 two.dispose();
 await two.exited;
+const listed = await availableBackends();
+assert.deepEqual(listed.map((b) => b.name).slice(-3), ['wasm-simd', 'js-packed', 'reference']);
+for (const b of listed) b.dispose();
 console.log('node-entry.mjs ok');
