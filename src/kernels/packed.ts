@@ -52,6 +52,19 @@ export function packedLayout(weight: KernelWeight): PackedLayout {
   return { n, k, groupSize, groups, gp, cpg: gp / CHUNK, kp, nb, np, valueBytes: np * kp, scaleCount: nb * groups * ROWS };
 }
 
+/** Offset in the packed values of output row `o`'s first byte (its block, then its 16-byte slot). */
+function rowBase(kp: number, o: number): number {
+  const b = (o / ROWS) | 0;
+  return b * ROWS * kp + (o - b * ROWS) * CHUNK;
+}
+
+/** Offset of column `j` of group `g` of the row at `base`: groups padded to `gp`, chunks of 16 interleaved by 4 rows. */
+function packedAt(base: number, gp: number, g: number, j: number): number {
+  const col = g * gp + j; // column in the padded row
+  const chunk = (col / CHUNK) | 0;
+  return base + chunk * ROWS * CHUNK + (col - chunk * CHUNK);
+}
+
 /**
  * Writes `weight` in the packed layout into `values` (valueBytes) and `scales` (scaleCount), which
  * may be views on wasm memory. Every byte is written, padding included.
@@ -67,13 +80,9 @@ export function packWeight(weight: KernelWeight, layout: PackedLayout, values: I
   for (let o = 0; o < n; o++) {
     const b = (o / ROWS) | 0;
     const r = o - b * ROWS;
-    const blockBase = b * ROWS * kp + r * CHUNK;
+    const base = rowBase(kp, o);
     for (let g = 0; g < groups; g++) {
-      for (let j = 0; j < groupSize; j++) {
-        const col = g * gp + j; // column in the padded row
-        const chunk = (col / CHUNK) | 0;
-        values[blockBase + chunk * ROWS * CHUNK + (col - chunk * CHUNK)] = src[o * k + g * groupSize + j];
-      }
+      for (let j = 0; j < groupSize; j++) values[packedAt(base, gp, g, j)] = src[o * k + g * groupSize + j];
       scales[(b * groups + g) * ROWS + r] = srcScales[o * groups + g];
     }
   }
@@ -90,14 +99,9 @@ export function packWeight(weight: KernelWeight, layout: PackedLayout, values: I
 export function unpackValues(layout: PackedLayout, values: Int8Array, into: Int8Array): void {
   const { n, k, groupSize, groups, gp, kp } = layout;
   for (let o = 0; o < n; o++) {
-    const b = (o / ROWS) | 0;
-    const blockBase = b * ROWS * kp + (o - b * ROWS) * CHUNK;
+    const base = rowBase(kp, o);
     for (let g = 0; g < groups; g++) {
-      for (let j = 0; j < groupSize; j++) {
-        const col = g * gp + j;
-        const chunk = (col / CHUNK) | 0;
-        into[o * k + g * groupSize + j] = values[blockBase + chunk * ROWS * CHUNK + (col - chunk * CHUNK)];
-      }
+      for (let j = 0; j < groupSize; j++) into[o * k + g * groupSize + j] = values[packedAt(base, gp, g, j)];
     }
   }
 }

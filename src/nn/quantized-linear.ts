@@ -176,13 +176,12 @@ export class QuantizedLinear {
   }
 
   /** Takes the weight back from the current backend, if it holds it, as the layer's own tensor. */
-  private takeBack(): Tensor<'int8'> {
-    if (this.ownWeight !== null) return this.ownWeight;
-    const own = new Tensor(this.readBack(), [this.outFeatures, this.inFeatures], 'int8');
+  private takeBack(): void {
+    if (this.ownWeight !== null) return;
+    const own = this.weight; // read back from the backend
     this.currentBackend.release?.(this.kernelWeight);
     this.ownWeight = own;
     this.kernelWeight = kernelWeight(own, this.weightScale, this.scheme);
-    return own;
   }
 
   /** Hands the weight to the current backend when it keeps its own copy (`adopt` + `readValues`). */
