@@ -2,7 +2,7 @@ import { BackendError } from '../../errors.js';
 import { packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
 import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
-import { WasmHeap } from './heap.js';
+import { WasmHeap, WASM32_MAX_BYTES } from './heap.js';
 
 /** The kernel's exports (see kernel.wat). Pointers are byte offsets into the memory; `os` is the out row stride in bytes. */
 export interface KernelExports {
@@ -142,12 +142,42 @@ export function wasmSimdSupported(): boolean {
 }
 
 /**
+ * Options of `createWasmBackend` (and of `createThreadedWasmBackend`, which adds its own).
+ *
+ * Shape: none (an options object).
+ *
+ * Example:
+ *   const wasm = await createWasmBackend({ maxMemoryBytes: 512 * 2 ** 20 });   // at most 512 MiB of wasm memory
+ */
+export interface WasmBackendOptions {
+  /**
+   * The most wasm memory this backend may use, in bytes: at most and by default 4 GiB (`2 ** 32`), the
+   * wasm32 limit. Weights and scratch past it are a BackendError that changes nothing.
+   */
+  readonly maxMemoryBytes?: number;
+}
+
+/** @internal Checks `maxMemoryBytes` (one 64 KiB page up to 4 GiB); returns the limit in bytes. */
+export function memoryLimitOf(caller: string, value: number | undefined): number {
+  if (value === undefined) return WASM32_MAX_BYTES;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 65536 || value > WASM32_MAX_BYTES) {
+    throw new BackendError(
+      `${caller}: maxMemoryBytes must be an integer from 65536 (one wasm page) to ${WASM32_MAX_BYTES} (4 GiB, the wasm32 limit), ` +
+        `got ${typeof value === 'number' ? String(value) : typeof value}; leave it out for 4 GiB`,
+    );
+  }
+  return value;
+}
+
+/**
  * Creates the WebAssembly SIMD backend: int8 weights packed once per weight object into wasm memory
  * (1 byte per weight, layout of `packed.ts`; `QuantizedLinear.to` hands the weight over with `adopt`,
  * so it is held there only), W8A32 (`linear`, float32 accumulation) and W8A8
  * (`linearW8A8`, exact int32 sums, bit-exact with `referenceLinearW8A8`). Compilation is async
  * (browsers refuse to compile large modules synchronously on the main thread); the compiled module is
- * shared, each backend has its own instance and memory. Throws a BackendError without wasm SIMD.
+ * shared, each backend has its own instance and memory, at most `maxMemoryBytes` (4 GiB, the wasm32
+ * limit): past it, adopting a weight or running a call is a BackendError that changes nothing. Throws a
+ * BackendError without wasm SIMD.
  *
  * Shape: as `Backend.linear`: x (m, k) -> out (m, n).
  *
@@ -156,7 +186,8 @@ export function wasmSimdSupported(): boolean {
  *   qfc.to(wasm).forward(x);   // same numbers as the reference, within float32 rounding
  *   wasm.dispose();
  */
-export async function createWasmBackend(): Promise<WasmBackend> {
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const limit = memoryLimitOf('createWasmBackend', options.maxMemoryBytes);
   if (!wasmSimdSupported()) {
     throw new BackendError(
       'createWasmBackend: this runtime has no WebAssembly SIMD128 (needs Node >= 16.4, Chrome >= 91, ' +
@@ -164,14 +195,14 @@ export async function createWasmBackend(): Promise<WasmBackend> {
     );
   }
   compiled ??= WebAssembly.compile(decodeBase64(KERNEL_WASM_BASE64));
-  return instantiate(await compiled);
+  return instantiate(await compiled, limit);
 }
 
 /** @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts). */
-export async function instantiate(module: WebAssembly.Module): Promise<WasmBackend> {
+export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
   const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
-  return wasmBackendOf({ name: 'wasm-simd', mode: 'wasm-simd128', memory: kernel.memory, heap: new WasmHeap(kernel.memory), dispatch: singleThread(kernel) });
+  return wasmBackendOf({ name: 'wasm-simd', mode: 'wasm-simd128', memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel) });
 }
 
 /** What a wasm backend is made of: its name and mode, the memory its kernel runs on, and how calls run. */
@@ -211,7 +242,13 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
     if (p === undefined) {
       const layout = packedLayout(weight);
       const values = heap.alloc(layout.valueBytes);
-      const scales = heap.alloc(layout.scaleCount * 4);
+      let scales: number;
+      try {
+        scales = heap.alloc(layout.scaleCount * 4);
+      } catch (e) {
+        heap.release(values);
+        throw e;
+      }
       const buffer = memory.buffer;
       packWeight(
         weight,
@@ -226,11 +263,16 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
     return p;
   }
 
-  /** One scratch block reused by every call, grown when a call needs more. */
+  /**
+   * One scratch block reused by every call, grown when a call needs more. The new block is allocated
+   * before the old one is freed: if the allocation fails, the old block stays this backend's (freeing
+   * it first would let the next adopted weight be placed there and then overwritten by a call).
+   */
   function scratchOf(bytes: number): number {
     if (bytes > scratchBytes) {
+      const grown = heap.alloc(bytes);
       if (scratchBytes > 0) heap.release(scratch);
-      scratch = heap.alloc(bytes);
+      scratch = grown;
       scratchBytes = bytes;
     }
     return scratch;

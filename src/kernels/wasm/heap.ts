@@ -12,11 +12,17 @@ export class WasmHeap {
   private readonly free: { ptr: number; size: number }[] = [];
   private readonly sizes = new Map<number, number>();
   private top: number;
+  /** Bytes of address space this heap may use (at most the wasm32 limit, 4 GiB). */
+  readonly limitBytes: number;
 
-  /** `base`: first usable byte (the bytes below it are reserved). */
-  constructor(memory: WebAssembly.Memory, base = 16) {
+  /**
+   * `base`: first usable byte (the bytes below it are reserved). `limitBytes`: the most memory the
+   * heap may grow to; a wasm32 memory can never exceed 4 GiB (65536 pages of 64 KiB).
+   */
+  constructor(memory: WebAssembly.Memory, base = 16, limitBytes = WASM32_MAX_BYTES) {
     this.memory = memory;
     this.top = align(base);
+    this.limitBytes = limitBytes;
   }
 
   /** Bytes currently handed out. */
@@ -31,7 +37,11 @@ export class WasmHeap {
     return this.top;
   }
 
-  /** A 16-byte aligned block of at least `bytes` bytes; its content is unspecified. */
+  /**
+   * A 16-byte aligned block of at least `bytes` bytes; its content is unspecified. When the memory
+   * cannot grow that far (the heap's limit, or the engine refusing `memory.grow`) this throws a
+   * BackendError and changes nothing: no block is handed out, none is freed.
+   */
   alloc(bytes: number): number {
     const size = align(Math.max(bytes, 1));
     for (let i = 0; i < this.free.length; i++) {
@@ -49,10 +59,26 @@ export class WasmHeap {
     const ptr = this.top;
     const end = ptr + size;
     const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((end - have) / 65536));
+    if (end > have) {
+      if (end > this.limitBytes) throw this.outOfMemory(bytes, 'past the limit');
+      try {
+        this.memory.grow(Math.ceil((end - have) / 65536));
+      } catch (e) {
+        // RangeError: past the memory's declared maximum, or the engine could not commit the pages.
+        throw this.outOfMemory(bytes, `the engine refused to grow the memory: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     this.top = end;
     this.sizes.set(ptr, size);
     return ptr;
+  }
+
+  private outOfMemory(bytes: number, why: string): BackendError {
+    return new BackendError(
+      `wasm backend: out of memory: asked for ${bytes} bytes with ${this.allocated} bytes in use and a limit of ${this.limitBytes} bytes (${why}); ` +
+        `nothing was changed. A wasm32 memory holds at most 4 GiB per backend: put groups of layers on separate backends ` +
+        `(one createWasmBackend() each), or run the rest on createJsBackend()`,
+    );
   }
 
   /** Returns a block from `alloc`; freeing anything else is a bug and throws. */
@@ -80,6 +106,9 @@ export class WasmHeap {
     }
   }
 }
+
+/** The wasm32 address space: 65536 pages of 64 KiB. */
+export const WASM32_MAX_BYTES = 2 ** 32;
 
 function align(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;

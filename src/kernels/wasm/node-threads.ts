@@ -17,7 +17,7 @@ import { BackendError } from '../../errors.js';
 import { availableBackends as mainBackends } from '../available.js';
 import type { Backend } from '../types.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
-import { decodeBase64, runBlocks, wasmBackendOf, wasmSimdSupported, type KernelCall, type KernelDispatch, type KernelExports, type WasmBackend } from './backend.js';
+import { decodeBase64, memoryLimitOf, runBlocks, wasmBackendOf, wasmSimdSupported, type KernelCall, type WasmBackendOptions, type KernelDispatch, type KernelExports, type WasmBackend } from './backend.js';
 import { WasmHeap } from './heap.js';
 
 /**
@@ -110,7 +110,7 @@ for (;;) {
 `;
 
 /** Options of `createThreadedWasmBackend`. */
-export interface ThreadedWasmBackendOptions {
+export interface ThreadedWasmBackendOptions extends WasmBackendOptions {
   /** Threads per call, the calling thread included (so `threads - 1` workers); default 2 (1 where `os.availableParallelism()` is 1). */
   readonly threads?: number;
   /** W8A32 calls with fewer multiply-adds (m · n · k, padded), W8A8 calls with fewer than twice this, run on the calling thread alone; default `MIN_THREADED_MACS`. */
@@ -160,6 +160,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   // A second thread on a single core only adds the cost of waking it.
   const threads = options.threads ?? Math.min(2, availableParallelism());
   const minMacs = options.minThreadedMacs ?? MIN_THREADED_MACS;
+  const limit = memoryLimitOf('createThreadedWasmBackend', options.maxMemoryBytes);
   if (!(minMacs >= 0)) {
     throw new BackendError(`createThreadedWasmBackend: minThreadedMacs must be a number >= 0, got ${String(minMacs)}; leave it out for the default ${MIN_THREADED_MACS}`);
   }
@@ -174,12 +175,14 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   }
   compiled ??= WebAssembly.compile(decodeBase64(KERNEL_SHARED_WASM_BASE64));
   const module = await compiled;
-  // The maximum is the wasm32 limit: a shared memory cannot move when it grows, so it is reserved
-  // (address space only) up front.
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  // The maximum is `maxMemoryBytes` (default the wasm32 limit): a shared memory cannot move when it
+  // grows, so it is reserved (address space only) up front. Growing past it throws, and the heap turns
+  // that into a BackendError that changes nothing.
+  const pages = Math.floor(limit / 65536);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: pages, shared: true });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernel = instance.exports as unknown as KernelExports;
-  const heap = new WasmHeap(memory);
+  const heap = new WasmHeap(memory, 16, pages * 65536);
   const words = LINES + LINE * threads;
   const ctlPtr = heap.alloc(words * 4);
   const ctl = new Int32Array(memory.buffer, ctlPtr, words);
