@@ -229,6 +229,7 @@ function compileTarget(target: string): RE2JS {
  *   matchesTarget('re:.*proj', 'model.q_proj');   // true
  */
 export function matchesTarget(target: string, name: string): boolean {
+  if (typeof target !== 'string') throw new FormatError(`quantization_config: target ${describeValue(target)} is not a string (a layer name, 're:<regex>' or 'Linear')`);
   // lookingAt: anchored at the start only, as Python's re.match.
   if (target.startsWith('re:')) return compileTarget(target).matcher(name).lookingAt();
   return target === name || target === 'Linear';
