@@ -30,7 +30,8 @@ import {
   saveCompressedTensors,
   writeSafetensors,
 } from '../../src/index.js';
-import { loadCompressedTensorsFile } from '../../src/node.js';
+import { createGpuBackend } from '../../src/gpu/index.js';
+import { createThreadedWasmBackend, loadCompressedTensorsFile } from '../../src/node.js';
 import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'int8-hostile-validate-'));
@@ -182,6 +183,8 @@ describe('item 10: prototype-named option values and unknown keys never pass', (
       ['quantizeSafetensorsFile', () => quantizeSafetensorsFile(join(dir, 'none'), join(dir, 'none-out'), { granularty: 'group' } as never)],
       ['loadCompressedTensorsFile', () => loadCompressedTensorsFile(join(dir, 'none'), { configjson: 'x' } as never)],
       ['createWasmBackend', () => createWasmBackend({ maxMemory: 1 } as never)],
+      ['createThreadedWasmBackend', () => createThreadedWasmBackend({ thread: 2 } as never)],
+      ['createGpuBackend', () => createGpuBackend({ mod: 'cpu' } as never)],
     ];
     for (const [who, f] of asyncCases) await expect(f(), who).rejects.toThrow(new RegExp(`^${who}: unknown option "\\w+"`));
     expect(() => quantize(weight, null as never)).toThrow(/quantize: options must be an object, got null/);
