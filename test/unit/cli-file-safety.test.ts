@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { table } from '../../src/cli/format.js';
-import { formatQuantizeReport, main } from '../../src/cli/main.js';
+import { formatQuantizeReport } from '../../src/cli/main.js';
 import { quantizeSafetensorsFile, type QuantizeReport } from '../../src/cli/quantize.js';
 import { FormatError, Generator, Linear, QuantizationError, Tensor, writeSafetensors } from '../../src/index.js';
 import { loadCompressedTensorsFile, openSafetensors, readSafetensorsFile, writeSafetensorsFile } from '../../src/io/node.js';
+import { runCli } from '../helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;
 const posix = process.platform !== 'win32';
@@ -26,17 +27,7 @@ const tensors = {
 };
 const inputBytes = writeSafetensors(tensors, { format: 'pt' });
 
-function sink(): NodeJS.WriteStream & { text: string } {
-  const s = { text: '', isTTY: false, write(chunk: string) { s.text += chunk; return true; } };
-  return s as unknown as NodeJS.WriteStream & { text: string };
-}
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = sink();
-  const err = sink();
-  const code = await main(argv, out, err);
-  return { code, out: out.text, err: err.text };
-}
+const run = runCli;
 
 const temps = (folder: string): string[] => readdirSync(folder).filter((f) => f.endsWith('.tmp'));
 
