@@ -1,4 +1,4 @@
-import { BackendError, FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
+import { BackendError, FormatError, QuantizationError, ShapeError, brandedInstanceCheck, checkOptions, describeValue, oneOf } from '../errors.js';
 import { createReferenceBackend } from '../kernels/reference.js';
 import type { Backend, KernelWeight } from '../kernels/types.js';
 import {
@@ -76,6 +76,9 @@ function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: 
  *   qfc.forward(Tensor.zeros([8, 512])).shape;   // [8, 1024]
  */
 export class QuantizedLinear {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'QuantizedLinear');
+
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly granularity: Granularity;

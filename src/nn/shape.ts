@@ -1,5 +1,5 @@
 import { FormatError, ShapeError, describeValue } from '../errors.js';
-import { Tensor, formatShape, type DType } from '../tensor.js';
+import { Tensor, formatShape, toFloat32Hint, type DType } from '../tensor.js';
 
 /** Checks a layer's `bias` option: a boolean, or undefined for the default. */
 export function checkBias(who: string, bias: unknown): void {
@@ -12,7 +12,7 @@ export function checkBias(who: string, bias: unknown): void {
 export function checkInput(x: Tensor, inFeatures: number, who: string): number {
   if (!(x instanceof Tensor) || x.dtype !== 'float32') {
     const got = x instanceof Tensor ? `a ${x.dtype} tensor` : describeValue(x);
-    throw new ShapeError(`${who}.forward: expected a float32 Tensor of shape (*, ${inFeatures}), got ${got}`);
+    throw new ShapeError(`${who}.forward: expected a float32 Tensor of shape (*, ${inFeatures}), got ${got}${toFloat32Hint(x, 'x')}`);
   }
   const last = x.shape[x.ndim - 1];
   if (x.ndim === 0 || last !== inFeatures) {
@@ -55,7 +55,7 @@ export function checkStateDict(
     const t = given[key];
     if (!(t instanceof Tensor) || t.dtype !== want.dtype) {
       throw new FormatError(
-        `${who}.loadStateDict: '${key}' must be a ${want.dtype} Tensor, got ${t instanceof Tensor ? t.dtype : describeValue(t)}`,
+        `${who}.loadStateDict: '${key}' must be a ${want.dtype} Tensor, got ${t instanceof Tensor ? t.dtype : describeValue(t)}${want.dtype === 'float32' ? toFloat32Hint(t, `state_dict['${key}']`) : ''}`,
       );
     }
     if (t.ndim !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {

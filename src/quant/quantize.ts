@@ -1,5 +1,5 @@
 import { QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
-import { Tensor, formatShape, numel } from '../tensor.js';
+import { Tensor, formatShape, numel, toFloat32Hint } from '../tensor.js';
 import { roundHalfEven } from './round.js';
 
 /** Which elements share one scale: the whole tensor, a row (output channel), or `groupSize` elements of a row. */
@@ -101,7 +101,7 @@ function checkWeight(weight: Tensor, what: string): asserts weight is Tensor<'fl
   if (!(weight instanceof Tensor) || weight.dtype !== 'float32' || weight.ndim !== 2) {
     const got = weight instanceof Tensor ? `a ${weight.dtype} tensor of shape ${formatShape(weight.shape)}` : describeValue(weight);
     throw new ShapeError(
-      `${what}: expected a 2-D float32 weight of shape (out_features, in_features), got ${got}`,
+      `${what}: expected a 2-D float32 weight of shape (out_features, in_features), got ${got}${toFloat32Hint(weight, 'weight')}`,
     );
   }
   if (weight.shape[1] === 0) {
