@@ -6,7 +6,7 @@ import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } fr
 import { availableBackends as mainBackends } from '../../src/kernels/available.js';
 import { referenceLinear } from '../../src/kernels/reference.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
-import { availableBackends, createGpuBackend, M_BUCKETS, packInt8Rows, type GpuBackend } from '../../src/gpu/index.js';
+import { availableBackends, createGpuBackend, isSoftwareRenderer, M_BUCKETS, packInt8Rows, type GpuBackend } from '../../src/gpu/index.js';
 import { CONFORMANCE_CASES, caseData, caseLabel, type ShapeCase } from './shapes.js';
 import { expectWithin, float32AccumulationLimit } from './tolerance.js';
 
@@ -68,8 +68,16 @@ describe.each(MODES)('gpujs in mode $mode against the reference kernel', ({ mode
   afterAll(() => backend?.dispose());
 
   it.skipIf(skip !== null)(`runs in mode ${mode}${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
-    expect(backend.mode).toBe(mode);
     expect(backend.name).toBe('gpujs');
+    if (mode === 'headlessgl') {
+      // Under xvfb headless-gl runs on Mesa's llvmpipe: the renderer says so and the mode is marked.
+      expect(backend.renderer).not.toBeNull();
+      const software = isSoftwareRenderer({ renderer: backend.renderer, isFallbackAdapter: false });
+      expect([backend.mode, backend.softwareEmulated]).toEqual([software ? 'headlessgl-software' : 'headlessgl', software]);
+    } else {
+      // gpu.js's own CPU modes: no device, always emulated.
+      expect([backend.mode, backend.softwareEmulated, backend.renderer]).toEqual([mode, true, null]);
+    }
   });
 
   it.skipIf(skip !== null)(`conformance table (${CONFORMANCE_CASES.length} cases) within FLOAT32_ACCUMULATION`, () => {
@@ -175,12 +183,13 @@ describe('entry point, modes and lifetime', () => {
     const all = await availableBackends();
     const main = await mainBackends();
     const cpu = main.map((b) => b.name);
+    const gpu = all.find((b): b is GpuBackend => b.name === 'gpujs');
+    expect(gpu?.mode).toMatch(skipGl === null ? /^headlessgl(-software)?$/ : /^webasm$/);
     expect(all.map((b) => b.name)).toEqual(
-      // On a GL context (headlessgl) gpujs goes first; emulated on webasm it goes after the CPU
-      // kernels, before the reference.
-      skipGl === null ? ['gpujs', ...cpu] : [...cpu.slice(0, -1), 'gpujs', 'reference'],
+      // On a real GPU (headlessgl on hardware) gpujs goes first; emulated (webasm, or headlessgl on llvmpipe
+      // under xvfb) it goes after the CPU kernels, before the reference.
+      gpu?.softwareEmulated === false ? ['gpujs', ...cpu] : [...cpu.slice(0, -1), 'gpujs', 'reference'],
     );
-    expect(all.find((b) => b.name === 'gpujs')?.mode).toBe(skipGl === null ? 'headlessgl' : 'webasm');
     expect(main.some((b) => b.name === 'gpujs')).toBe(false);
     for (const b of [...all, ...main]) b.dispose();
   });

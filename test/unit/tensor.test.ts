@@ -63,7 +63,7 @@ describe('instanceof across the CommonJS and ES module builds', () => {
     expect(foreign instanceof Tensor).toBe(true);
     expect({ data: new Float32Array(4), shape: [2, 2], dtype: 'float32' } instanceof Tensor).toBe(false);
     expect(Object.create(otherBuild('Linear', {})) instanceof Tensor).toBe(false);
-    expect(null instanceof Tensor).toBe(false);
+    expect((null as unknown) instanceof Tensor).toBe(false);
   });
 
   it('tells error classes apart by brand', () => {
