@@ -37,7 +37,7 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
     out.push(
       table(
         ['tensor', 'dtype', 'shape', 'bytes', 'quantization'],
-        entries.map((e) => [e.name, e.dtype, shapeText(e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), schemeOf.get(e.name) ?? '']),
+        entries.map((e) => [e.name, e.dtype, shapeText(e.exactShape ?? e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), schemeOf.get(e.name) ?? '']),
         [3],
       ),
     );
