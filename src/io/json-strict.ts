@@ -32,6 +32,7 @@ export const MAX_JSON_DEPTH = 127;
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const PLAIN_BREAK = /[\u0000-\u001f\\]/;
 const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /** Parses one JSON text (surrounding JSON whitespace allowed). Throws JsonSyntaxError. */
@@ -55,6 +56,16 @@ export function parseStrictJson(text: string): JsonValue {
 
   const parseString = (): string => {
     expect('"');
+    // Fast path: no escape and no control character up to the closing quote (the text came from a
+    // strict UTF-8 decode, so it holds no lone surrogate unless an escape writes one).
+    const close = text.indexOf('"', pos);
+    if (close >= 0) {
+      const raw = text.slice(pos, close);
+      if (!PLAIN_BREAK.test(raw)) {
+        pos = close + 1;
+        return raw;
+      }
+    }
     let out = '';
     let start = pos;
     for (;;) {
