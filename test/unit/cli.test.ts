@@ -164,3 +164,18 @@ describe('int8-linear quantize', () => {
     await expect(exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'quantize'])).rejects.toMatchObject({ code: 2 });
   });
 });
+
+describe('int8-linear quantize: the output must be readable (issue 9, item 5)', () => {
+  it('an input whose header is just under 100 MB: the quantized header would pass the limit, so exit 1 and nothing is written', async () => {
+    const sub = mkdtempSync(join(dir, 'limit-'));
+    const near = join(sub, 'near.safetensors');
+    const fc = { 'fc.weight': new Tensor(new Float32Array([0.5, -1, 0.25, 2]), [2, 2]) };
+    const padding = 100_000_000 - 200;
+    writeFileSync(near, writeSafetensors(fc, { pad: 'a'.repeat(padding) }));
+    expect(readSafetensors(new Uint8Array(readFileSync(near))).metadata?.pad.length).toBe(padding);
+    const r = await run('quantize', near, '-o', join(sub, 'out.safetensors'), '-q');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/HeaderTooLarge.*nothing was written/);
+    expect(readdirSync(sub)).toEqual(['near.safetensors']);
+  });
+});
