@@ -131,12 +131,11 @@ describe('hostile corpus', () => {
         for (const [k, b] of entryBytes(f.bytes)) expect(lazy.value.get(k), k).toEqual(b);
       }
 
-      const pendingHang = f.pendingItem === 8;   // item 8 (ReDoS, hostile-validate): would hang here until merged
       // loadCompressedTensors: a typed error or layers.
-      if (!pendingHang && f.pendingItem !== 11) await outcome(() => loadCompressedTensors(f.bytes));
+      await outcome(() => loadCompressedTensors(f.bytes));
 
       // CLI inspect: exit 0 with a report or exit 1 with one line; never an internal error.
-      if (!pendingHang && f.pendingItem !== 11) {
+      {
         const ins = await cli('inspect', input);
         tally.runs++;
         expect(ins.err).not.toMatch(/internal error/);
@@ -145,7 +144,7 @@ describe('hostile corpus', () => {
 
       // CLI quantize: exit 0 with a readable output that copies every other tensor byte for byte,
       // or exit 1 leaving no output and no temp file.
-      if (!pendingHang) {
+      {
         const output = join(dir, 'out.safetensors');
         const q = await cli('quantize', input, '-o', output, '-q');
         tally.runs++;
@@ -167,8 +166,7 @@ describe('hostile corpus', () => {
     });
   }
 
-  // Checks whose fix belongs to another item of issue 9 (another helper's branch). Each is
-  // `it.fails` while it fails here, `it.skip` where it would hang the run; the lead turns them on after merging.
+  // The checks of other items of issue 9 on the same files (their fixes came from the hostile-validate branch).
   const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
   const pending: Record<number, { title: string; check: (f: (typeof corpus)[number], input: string) => Promise<void> }> = {
     8: {
@@ -209,12 +207,6 @@ describe('hostile corpus', () => {
       writeFileSync(input, f.bytes);
       await p.check(f, input);
     };
-    const title = `${f.name}: ${p.title}`;
-    if (f.pendingItem === 8) it.skip(title, run);
-    else if (PENDING_PASSES.has(f.name)) it(title, run);
-    else it.fails(title, run);
+    it(`${f.name}: ${p.title}`, run);
   }
 });
-
-/** Pending files whose check already passes on this branch (so they are plain tests). */
-const PENDING_PASSES = new Set<string>(['qconfig-null-group', 'qconfig-targets-42']);

@@ -19,7 +19,7 @@ export interface CorpusFile {
   readonly bytes: Uint8Array;
   /** Set where this library refuses a file the crate accepts, by documented choice: the rule it uses. */
   readonly differs?: 'DuplicateKey';
-  /** Set where a check of the CLI or loadCompressedTensors belongs to another item of issue 9, not yet merged here. */
+  /** Set where the file also has a check of another item of issue 9 (8: ReDoS, 9: inspect escaping, 11: odd quantization metadata). */
   readonly pendingItem?: number;
 }
 
