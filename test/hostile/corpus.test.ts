@@ -169,7 +169,7 @@ describe('hostile corpus', () => {
   // The checks of other items of issue 9 on the same files (their fixes came from the hostile-validate branch).
   // eslint-disable-next-line no-control-regex -- the characters inspect must never print raw
   const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
-  const pending: Record<number, { title: string; check: (f: (typeof corpus)[number], input: string) => Promise<void> }> = {
+  const others: Record<number, { title: string; check: (f: (typeof corpus)[number], input: string) => Promise<void> }> = {
     8: {
       title: 'item 8 (hostile-validate): re: patterns from a file run in linear time in loadCompressedTensors and inspect',
       check: async (f, input) => {
@@ -200,10 +200,10 @@ describe('hostile corpus', () => {
     },
   };
   for (const f of corpus) {
-    if (f.pendingItem === undefined) continue;
-    const p = pending[f.pendingItem];
+    if (f.otherItem === undefined) continue;
+    const p = others[f.otherItem];
     const run = async (): Promise<void> => {
-      const dir = mkdtempSync(join(root, 'pending-'));
+      const dir = mkdtempSync(join(root, 'other-'));
       const input = join(dir, f.name);
       writeFileSync(input, f.bytes);
       await p.check(f, input);
