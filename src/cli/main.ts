@@ -6,8 +6,9 @@ import { Int8LinearError, ownEntry } from '../errors.js';
 import type { ScaleDType } from '../io/compressed-tensors.js';
 import { writeQuantizationConfigJson } from '../io/node.js';
 import type { Granularity, QuantRange } from '../quant/quantize.js';
-import { formatBytes, printable, progressLine, shapeText, table } from './format.js';
+import { formatBytes, printable, shapeText, table } from './format.js';
 import { inspectSafetensorsFile } from './inspect.js';
+import { progressBar } from './progress.js';
 import { DEFAULT_IGNORE, quantizeSafetensorsFile, type QuantizeReport } from './quantize.js';
 
 export const USAGE = `int8-linear ${pkg.version}: int8 weight quantization of PyTorch Linear layers
@@ -31,7 +32,12 @@ tensor is copied byte for byte. Streams block by block; writes atomically.
   --ignore <glob>              layer names to keep in float (repeatable; replaces the default
                                ${DEFAULT_IGNORE.join(' ')}; --ignore '' ignores nothing)
   --config-json                also merge quantization_config into config.json beside the output
-  -q, --quiet                  no table
+  --json                       print the report as JSON (for scripts) instead of the table
+  -q, --quiet                  no table, no progress bar
+
+On a terminal, a progress bar (bytes written, rate, time left) is drawn on stderr and
+the table is fitted to the terminal's width (long layer names shortened in the middle);
+piped or redirected, there is no bar and the table has every name in full.
 
 Exit codes: 0 ok, 1 bad input (one-line reason), 2 usage error; 130, 143, 129 on
 SIGINT, SIGTERM, SIGHUP (the temporary file is removed; input and output untouched).`;
@@ -45,10 +51,15 @@ function fixed(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : String(x);
 }
 
-/** The per-layer table and totals printed by `quantize`. */
-export function formatQuantizeReport(r: QuantizeReport): string {
+/**
+ * The per-layer table and totals printed by `quantize`; names from the file are escaped (`printable`).
+ * `width` (a terminal's columns) fits the table into it: long names shortened in the middle, and
+ * 'max |err|', 'before', 'weight' left out, in that order, where even that is too wide.
+ */
+export function formatQuantizeReport(r: QuantizeReport, width?: number): string {
+  const names = (list: readonly string[]): string => list.map(printable).join(', ');
   const rows = r.layers.map((l) => [
-    l.name, `${l.dtype} ${shapeText(l.shape)}`, shapeText(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
+    printable(l.name), `${l.dtype} ${shapeText(l.shape)}`, shapeText(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
     formatBytes(l.bytesBefore), formatBytes(l.bytesAfter),
   ]);
   const before = r.layers.reduce((a, l) => a + l.bytesBefore, 0);
@@ -57,10 +68,10 @@ export function formatQuantizeReport(r: QuantizeReport): string {
   const s = r.scheme;
   return [
     `scheme: int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`}, range ${s.range}`,
-    table(['layer', 'weight', 'scale', 'SQNR dB', 'max |err|', 'before', 'after'], rows, [3, 4, 5, 6]),
+    table(['layer', 'weight', 'scale', 'SQNR dB', 'max |err|', 'before', 'after'], rows, [3, 4, 5, 6], width === undefined ? undefined : { maxWidth: width, drop: [4, 5, 1] }),
     `${r.layers.length} layers quantized, ${r.copied.length} tensors copied unchanged` +
-      (r.ignored.length > 0 ? ` (ignored: ${r.ignored.join(', ')})` : '') +
-      (r.notQuantizable.length > 0 ? `; copied, not a float dtype this tool quantizes: ${r.notQuantizable.join(', ')}` : ''),
+      (r.ignored.length > 0 ? ` (ignored: ${names(r.ignored)})` : '') +
+      (r.notQuantizable.length > 0 ? `; copied, not a float dtype this tool quantizes: ${names(r.notQuantizable)}` : ''),
     `file: ${formatBytes(r.bytesIn)} -> ${formatBytes(r.bytesOut)} (${fixed(r.bytesIn / r.bytesOut, 2)}x smaller)`,
   ].join('\n');
 }
@@ -115,6 +126,7 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
       'scale-dtype': { type: 'string', default: 'f32' },
       ignore: { type: 'string', multiple: true },
       'config-json': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
   });
@@ -129,24 +141,29 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   const gs = values['group-size'];
   if ((gs === undefined) !== (values.granularity !== 'group')) throw new UsageError('--group-size is required with, and only with, --granularity group');
   if (gs !== undefined && !/^[1-9][0-9]*$/.test(gs)) throw new UsageError(`--group-size must be a positive integer, got '${gs}'`);
-  const tty = err.isTTY === true && !values.quiet;
+  const bar = values.quiet ? null : progressBar(err);
   const report = await stoppable(async (signal) => {
-    const r = await quantizeSafetensorsFile(input, output, {
-      granularity: values.granularity as Granularity,
-      range: values.range as QuantRange,
-      ...(gs === undefined ? {} : { groupSize: Number(gs) }),
-      scaleDtype,
-      ignore: values.ignore ?? DEFAULT_IGNORE,
-      signal,
-      ...(tty ? { onProgress: (d: number, t: number, name: string) => err.write(progressLine(d, t, name)) } : {}),
-    });
-    if (tty) err.write('\r'.padEnd(81) + '\r');
+    let r: QuantizeReport;
+    try {
+      r = await quantizeSafetensorsFile(input, output, {
+        granularity: values.granularity as Granularity,
+        range: values.range as QuantRange,
+        ...(gs === undefined ? {} : { groupSize: Number(gs) }),
+        scaleDtype,
+        ignore: values.ignore ?? DEFAULT_IGNORE,
+        signal,
+        ...(bar === null ? {} : { onProgress: (p) => bar.update(p) }),
+      });
+    } finally {
+      bar?.stop();
+    }
     if (values['config-json']) {
       await writeQuantizationConfigJson(resolve(output, '..', 'config.json'), r.config, { signal });
     }
     return r;
   });
-  if (!values.quiet) out.write(`${formatQuantizeReport(report)}\nwrote ${output}\n`);
+  if (values.json) out.write(`${JSON.stringify({ output, ...report }, null, 2)}\n`);
+  else if (!values.quiet) out.write(`${formatQuantizeReport(report, out.isTTY === true ? (out.columns || 80) : undefined)}\nwrote ${printable(output)}\n`);
 }
 
 /**

@@ -25,10 +25,25 @@ export interface QuantizeFileOptions extends QuantScheme {
   ignore?: readonly string[];
   /** Float32 bytes converted per step (tests use a small value to exercise chunking). */
   chunkBytes?: number;
-  /** Called after each output tensor is written. */
-  onProgress?: (done: number, total: number, name: string) => void;
+  /** Called after each block of output is written (so a large tensor moves the bar too). */
+  onProgress?: (progress: QuantizeProgress) => void;
   /** Aborting stops the conversion and removes the temporary file at once; input and any existing output are untouched. */
   signal?: AbortSignal;
+}
+
+/**
+ * How far a conversion is: bytes of tensor data written (of the output's total), tensors finished, and
+ * the tensor being written.
+ *
+ * Example:
+ *   onProgress: (p) => console.error(`${p.bytesDone}/${p.bytesTotal} bytes, ${p.tensorsDone}/${p.tensors} tensors, at ${p.name}`)
+ */
+export interface QuantizeProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly tensorsDone: number;
+  readonly tensors: number;
+  readonly name: string;
 }
 
 /** One quantized layer in the report. */
@@ -244,8 +259,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
     const plan = planSafetensors(specs, metadata);
     report.bytesOut = plan.fileSize;
     report.layers.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-    let done = 0;
-    await writeSafetensorsStream(output, plan, async function* (e) {
+    const outputBytes = async function* (e: SafetensorsEntry): AsyncGenerator<Uint8Array> {
       const what = byOutput.get(e.name);
       if (what === undefined) throw new FormatError(`internal: no source for output tensor '${e.name}'`);
       if (what.kind === 'copy') {
@@ -253,7 +267,17 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
         for (let at = 0; at < size; at += chunkBytes) yield await file.readBytes(e.name, at, Math.min(size, at + chunkBytes));
       } else if (what.kind === 'scale') yield* scaleBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
       else yield* weightBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
-      onProgress?.(++done, plan.entries.length, e.name);
+    };
+    const progress = { bytesDone: 0, bytesTotal: plan.entries.reduce((a, e) => a + e.dataOffsets[1] - e.dataOffsets[0], 0), tensorsDone: 0, tensors: plan.entries.length, name: '' };
+    await writeSafetensorsStream(output, plan, async function* (e) {
+      progress.name = e.name;
+      for await (const chunk of outputBytes(e)) {
+        yield chunk;
+        // Resumed once the writer has taken the block.
+        progress.bytesDone += chunk.byteLength;
+        onProgress?.({ ...progress });
+      }
+      progress.tensorsDone++;
     }, { keep: [file.id], ...(signal === undefined ? {} : { signal }) });
     return report;
   } finally {
