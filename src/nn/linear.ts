@@ -1,10 +1,10 @@
-import { ShapeError } from '../errors.js';
+import { ShapeError, checkOptions, describeValue } from '../errors.js';
 import { referenceLinearF32 } from '../kernels/reference.js';
-import { defaultGenerator, type Generator } from '../random.js';
+import { Generator, defaultGenerator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { kaimingUniform_, uniform_ } from './init.js';
 import { Module } from './module.js';
-import { checkInput, outputShape } from './shape.js';
+import { checkBias, checkInput, outputShape } from './shape.js';
 
 /** Options of `new Linear(in, out, options)`, as `nn.Linear`'s `bias` plus an explicit random stream. */
 export interface LinearOptions {
@@ -22,7 +22,7 @@ export interface LinearOptions {
 
 function checkFeatures(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ShapeError(`Linear: ${name} must be a non-negative integer, got ${value}`);
+    throw new ShapeError(`Linear: ${name} must be a non-negative integer, got ${describeValue(value)}`);
   }
 }
 
@@ -50,6 +50,14 @@ export class Linear extends Module {
     checkFeatures('in_features', inFeatures);
     checkFeatures('out_features', outFeatures);
     super();
+    checkOptions('Linear', options, ['bias', 'generator', 'init'], ShapeError);
+    checkBias('Linear', options.bias);
+    if (options.init !== undefined && typeof options.init !== 'boolean') {
+      throw new ShapeError(`Linear: options.init must be true or false, got ${describeValue(options.init)}`);
+    }
+    if (options.generator !== undefined && !(options.generator instanceof Generator)) {
+      throw new ShapeError(`Linear: options.generator must be a Generator (new Generator(seed)), got ${describeValue(options.generator)}`);
+    }
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.weight = Tensor.zeros([outFeatures, inFeatures], 'float32');

@@ -1,4 +1,4 @@
-import { FormatError, ShapeError } from '../errors.js';
+import { FormatError, ShapeError, describeValue } from '../errors.js';
 import type { Backend } from '../kernels/types.js';
 import { Tensor } from '../tensor.js';
 
@@ -230,7 +230,9 @@ export class Module {
   loadStateDict(state: Readonly<Record<string, Tensor>>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const who = this.constructor.name;
     if (typeof state !== 'object' || state === null || Array.isArray(state) || state instanceof Tensor) {
-      throw new FormatError(`${who}.loadStateDict: expected an object mapping dotted names to Tensors, got ${state === null ? 'null' : typeof state}`);
+      const keys = Object.keys(this.stateDict());
+      const shown = keys.length > 8 ? [...keys.slice(0, 8), '...'] : keys;
+      throw new FormatError(`${who}.loadStateDict: expected an object of tensors { ${shown.join(', ')} }, got ${state instanceof Tensor ? String(state) : describeValue(state)}`);
     }
     const strict = options.strict ?? true;
     const missingKeys: string[] = [];
@@ -250,7 +252,7 @@ export class Module {
         }
         let given: unknown = state[key];
         if (!(given instanceof Tensor)) {
-          errors.push(`While copying the parameter named "${key}", expected a Tensor, got ${given === null ? 'null' : typeof given}.`);
+          errors.push(`While copying the parameter named "${key}", expected a Tensor, got ${describeValue(given)}.`);
           keyErrors = true;
           continue;
         }
@@ -309,7 +311,7 @@ export class Module {
    */
   registerModule(name: string, module: Module): this {
     if (!(module instanceof Module)) {
-      throw new FormatError(`${this.constructor.name}.registerModule('${name}'): expected a Module, got ${module === null ? 'null' : typeof module}`);
+      throw new FormatError(`${this.constructor.name}.registerModule('${name}'): expected a Module, got ${describeValue(module)}`);
     }
     (this as Record<string, unknown>)[name] = module;
     return this;
@@ -366,7 +368,7 @@ abstract class Container extends Module {
 
   override registerModule(name: string, module: Module): this {
     if (!(module instanceof Module)) {
-      throw new FormatError(`${this.constructor.name}: expected a Module for '${name}', got ${module === null ? 'null' : typeof module}`);
+      throw new FormatError(`${this.constructor.name}: expected a Module for '${name}', got ${describeValue(module)}`);
     }
     this.items.set(name, module);
     return this;

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { QuantizationError } from '../errors.js';
 import type { QuantScheme } from '../quant/quantize.js';
 import { Linear } from './linear.js';
@@ -12,7 +13,7 @@ export interface LayerQuantScheme extends QuantScheme {
 /** `quantize_`'s scheme: the default for every selected layer, and per-layer overrides. */
 export interface ModelQuantScheme extends LayerQuantScheme {
   /**
-   * Per-layer schemes by dotted name ('model.layers.0.mlp.down_proj') or `re:` pattern matched against
+   * Per-layer schemes by dotted name ('model.layers.0.mlp.down_proj') or `re:` pattern (RE2 syntax) matched against
    * the whole name ('re:.*\\.mlp\\..*', torchao's ModuleFqnToConfig); `null` keeps the layer in float.
    * An exact name wins over patterns; patterns are tried in the order given; an override replaces the
    * default scheme (fields are not merged). A key that selects no Linear layer is an error (a typo).
@@ -20,12 +21,18 @@ export interface ModelQuantScheme extends LayerQuantScheme {
   layers?: Readonly<Record<string, LayerQuantScheme | null>>;
 }
 
-/** A `re:` pattern compiled to match the whole dotted name (Python's `re.fullmatch`, as torchao). */
-function compilePattern(key: string): RegExp {
+/**
+ * A `re:` pattern compiled to match the whole dotted name (Python's `re.fullmatch`, as torchao). It
+ * runs on RE2 (re2js), as the file-given targets of compressed-tensors do: time linear in the name.
+ */
+function compilePattern(key: string): RE2JS {
   try {
-    return new RegExp(`^(?:${key.slice(3)})$`, 'u');
+    return RE2JS.compile(key.slice(3));
   } catch (e) {
-    throw new QuantizationError(`quantize_: layers key '${key}' is not a valid regular expression (${(e as Error).message}); write 're:' followed by a JavaScript regular expression`);
+    throw new QuantizationError(
+      `quantize_: layers key '${key}' is not a regular expression this library can run (${(e as Error).message}); ` +
+        `write 're:' and an RE2 pattern (no backreferences or lookaround)`,
+    );
   }
 }
 
@@ -62,7 +69,7 @@ export function quantize_<M extends Module>(
       return overrides[name];
     }
     for (const [key, re] of patterns) {
-      if (re.test(name)) {
+      if (re.matches(name)) {
         used.add(key);
         return overrides[key];
       }
