@@ -1,5 +1,5 @@
 /**
- * npm run example:lm [-- --windows N]: the byte-level Llama-style decoder trained by train_lm.py,
+ * npm run example:lm [-- --windows N] (default 8 windows of 128 bytes): the byte-level Llama-style decoder trained by train_lm.py,
  * defined with the module API (model.ts), loaded from the float checkpoint, then:
  * - the JS float32 logits checked against PyTorch's on a fixed prompt (golden.json, LOGITS_TOL);
  * - a table: held-out perplexity and next-byte agreement with the float model for float32 and int8
@@ -20,13 +20,13 @@ import { generate, type LlamaForCausalLM } from './model.js';
 import { CHECKPOINT, LOGITS_TOL, SCHEMES, agreement, evaluate, golden, heldout, loadModel, quantizedModel, readCheckpoint } from './lm.js';
 
 const arg = process.argv.indexOf('--windows');
-const windows = arg > 0 ? Number(process.argv[arg + 1]) : 4;
+const windows = arg > 0 ? Number(process.argv[arg + 1]) : 8;
 const { bytes, config } = readCheckpoint();
 const data = heldout();
 const float = loadModel(bytes, config);
 const ctx = config.max_position_embeddings;
 const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
-const text = (b: readonly number[]): string => JSON.stringify(Buffer.from(b).toString('latin1'));
+const text = (b: readonly number[]): string => JSON.stringify(Buffer.from(b).toString('utf8'));
 
 console.log(
   `byte-level Llama (${config.num_hidden_layers} layers, width ${config.hidden_size}, MLP ${config.intermediate_size}, ` +
