@@ -7,7 +7,7 @@
  * screenshot of each section under test/e2e/artifacts/ (gitignored).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -208,6 +208,28 @@ async function checkNumbers(page: Page, s: Shown, label: string): Promise<void> 
   });
 }
 
+/**
+ * Saves `png` with each colour channel rounded to 16 levels (by Chromium's canvas), for the README's
+ * screenshot: a heatmap of random weights is noise, which PNG cannot compress; 16 levels halve it.
+ */
+async function savePosterized(page: Page, png: Buffer, path: string): Promise<void> {
+  const url = await page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width;
+    c.height = img.height;
+    const ctx = c.getContext('2d') as CanvasRenderingContext2D;
+    ctx.drawImage(img, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height);
+    for (let i = 0; i < d.data.length; i++) if (i % 4 !== 3) d.data[i] = Math.round(d.data[i] / 17) * 17;
+    ctx.putImageData(d, 0, 0);
+    return c.toDataURL('image/png');
+  }, png.toString('base64'));
+  writeFileSync(path, Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
+}
+
 /** Saves a screenshot of each section as test/e2e/artifacts/learn-<section>-<tag>.png. */
 async function screenshots(page: Page, tag: string, sections: readonly string[] = SECTIONS): Promise<void> {
   for (const id of sections) {
@@ -278,6 +300,8 @@ async function main(): Promise<void> {
         same('q', Number(hm[4]), q.values.data[i]);
       });
       await screenshots(page, 'en-hover', ['s-weight']);
+      // The README's picture (docs/learn.png is a copy of it).
+      await savePosterized(page, await page.locator('#s-weight').screenshot({ animations: 'disabled' }), join(ARTIFACTS, 'learn-readme.png'));
     } else failures.push('the weight canvas has no bounding box');
 
     // Every backend's timing, with its error against the reference.
