@@ -61,11 +61,11 @@ export function servePage(dir: string, port = 0): Promise<{ server: Server; url:
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
     const file = resolve(root, `.${path.endsWith('/') ? `${path}index.html` : path}`);
-    let ok = false;
+    let ok: boolean;
     try {
       ok = (file === root || file.startsWith(root + sep)) && statSync(file).isFile();
     } catch {
-      ok = false;
+      ok = false; // missing (ENOENT) or unreadable
     }
     if (!ok) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

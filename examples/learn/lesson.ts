@@ -4,7 +4,6 @@ import {
   QuantizedLinear,
   RANGES,
   Tensor,
-  computeScale,
   dequantize,
   formatShape,
   quantize,
@@ -144,7 +143,7 @@ export interface WorkedBlock {
   readonly divisor: number;
   /** absmax / divisor in double, before the float32 rounding. */
   readonly exactScale: number;
-  /** The library's scale (computeScale). */
+  /** The library's scale (q.scale). */
   readonly scale: number;
   /** fround(1 / scale). */
   readonly inv: number;
@@ -188,7 +187,7 @@ export interface Lesson {
   readonly errorHistogram: Histogram;
 }
 
-/** Elements of the weight that share scale `b` live in rows/columns: block geometry of the scheme. */
+/** The block of the scheme that holds element [row, col]: its scale's index and the columns of its row. */
 function blockOf(s: Settings, row: number, col: number): { scaleIndex: number; start: number; end: number } {
   if (s.granularity === 'tensor') return { scaleIndex: 0, start: 0, end: s.in };
   if (s.granularity === 'channel') return { scaleIndex: row, start: 0, end: s.in };
@@ -322,11 +321,6 @@ export function lesson(s: Settings): Lesson {
     weightHistogram: histogram(w.data, -wmax, wmax, HISTOGRAM_BINS),
     errorHistogram: histogram(errors, -smax / 2, smax / 2, HISTOGRAM_BINS),
   };
-}
-
-/** The scale alone, as the page's headline shows it (computeScale: no int8 values made). */
-export function scaleOnly(s: Settings): Tensor<'float32'> {
-  return computeScale(makeLinear(s).weight, scheme(s));
 }
 
 /** The quantized layer of the settings, for the forward section. */

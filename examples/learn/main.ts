@@ -1,5 +1,6 @@
 import {
   availableBackends as cpuBackends,
+  computeScale,
   createReferenceBackend,
   formatShape,
   type Backend,
@@ -23,6 +24,7 @@ import {
   outlierIndex,
   quantizedLayer,
   scaleIndexOf,
+  scheme,
   type Lesson,
   type Outlier,
   type Settings,
@@ -529,7 +531,7 @@ function drawText(l: Lesson): void {
   const range = s.range === 'full' ? '' : `, range: 'restricted'`;
   v('answer-code').textContent =
     `manualSeed(${s.seed}); const fc = new Linear(${s.in}, ${s.out});\n` +
-    `computeScale(fc.weight, ${sch.replace(' }', `${range} }`)}).shape;   // [${l.q.scale.shape.join(', ')}]`;
+    `computeScale(fc.weight, ${sch.replace(' }', `${range} }`)}).shape;   // [${computeScale(l.linear.weight, scheme(s)).shape.join(', ')}]`;
   v('weight-shape').textContent = tr('weightCaption', { shape: formatShape(l.linear.weight.shape) });
   v('scale-shape').textContent = tr('scaleCaption', { shape: l.scaleShape });
 }
@@ -560,7 +562,7 @@ function setLang(next: Lang): void {
 
 function main(): void {
   const params = new URLSearchParams(location.search);
-  let stored: string | null = null;
+  let stored: string | null;
   try {
     stored = localStorage.getItem('int8-linear-learn-lang');
   } catch {
