@@ -38,6 +38,15 @@ const cjs = require('int8-linear');
     assert.ok(loaded.layers.fc instanceof to.QuantizedLinear);
     assert.deepEqual([...loaded.layers.fc.forward(new to.Tensor(new Float32Array(3), [3])).shape], [2]);
 
+    // A model of one build's modules, built, printed, quantized and saved by the other's.
+    const mlp = new to.Sequential(new from.Linear(3, 4), new from.ReLU(), new to.Linear(4, 2));
+    assert.ok(mlp.get(0) instanceof to.Module && mlp.get(0) instanceof to.Linear);
+    assert.match(String(mlp), /\(1\): ReLU\(\)/);
+    assert.deepEqual(Object.keys(from.Module.prototype.stateDict.call(mlp)), ['0.weight', '0.bias', '2.weight', '2.bias']);
+    to.quantize_(mlp);
+    assert.ok(mlp.get(0) instanceof from.QuantizedLinear);
+    assert.deepEqual([...mlp.forward(x).shape], [2, 2]);
+
     // Errors thrown by one build are the other build's error classes, so `catch (e) { if (e instanceof ...) }` works.
     assert.throws(() => from.readSafetensors(new Uint8Array(3)), (e) => e instanceof to.FormatError && e instanceof to.Int8LinearError);
     assert.throws(() => from.quantize(x, { granularity: 'group', groupSize: 2 }), (e) => e instanceof to.QuantizationError || e instanceof to.ShapeError);
