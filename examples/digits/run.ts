@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
-import { availableBackends, maxAbsError, type QuantScheme } from '../../src/index.js';
+import { availableBackends, maxAbsError, type QuantScheme } from 'int8-linear';
 import { HERE, agreement, argmax, loadDigits, loadMlpFile, quantizeMlp } from './model.js';
 import { table } from '../../src/cli/format.js';
 

@@ -14,8 +14,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
 import { table } from '../../src/cli/format.js';
-import { availableBackends } from '../../src/node.js';
-import type { Backend } from '../../src/index.js';
+import { availableBackends } from 'int8-linear/node';
+import type { Backend } from 'int8-linear';
 import { generate, type LlamaForCausalLM } from './model.js';
 import { CHECKPOINT, LOGITS_TOL, SCHEMES, agreement, evaluate, golden, heldout, loadModel, quantizedModel, readCheckpoint } from './lm.js';
 
