@@ -5,7 +5,7 @@ import pkg from '../../package.json';
 import { Int8LinearError } from '../errors.js';
 import type { ScaleDType } from '../io/compressed-tensors.js';
 import { writeQuantizationConfigJson } from '../io/node.js';
-import type { Granularity, QuantRange } from '../quant/quantize.js';
+import type { Granularity, QuantRange } from '../format/scheme.js';
 import { formatBytes, progressLine, shapeText, table } from './format.js';
 import { inspectSafetensorsFile } from './inspect.js';
 import { DEFAULT_IGNORE, quantizeSafetensorsFile, type QuantizeReport } from './quantize.js';

@@ -3,7 +3,8 @@ import { FormatError } from '../errors.js';
 import { encodeScale, quantizationConfig, type QuantizationConfig, type ScaleDType } from '../io/compressed-tensors.js';
 import { openSafetensors, writeSafetensorsStream, type SafetensorsFile } from '../io/node.js';
 import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsSpec } from '../io/safetensors.js';
-import { computeScale, dequantize, quantize, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
+import { resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
+import { computeScale, dequantize, quantize } from '../quant/quantize.js';
 import { Tensor } from '../tensor.js';
 
 /**

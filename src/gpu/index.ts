@@ -5,7 +5,6 @@ import { ON_GPU, createGpuBackend } from './backend.js';
 export { createGpuBackend, M_BUCKETS, ON_GPU, MAX_INDEX } from './backend.js';
 export type { GpuBackend, GpuBackendOptions, GpuStats } from './backend.js';
 export type { GpuMode, GpuModeRequest } from './gpujs.js';
-export { packInt8Rows, packedLength, LANES, LINEAR_KERNEL_SOURCE } from './pack.js';
 
 /**
  * The main entry's backends plus the gpu.js backend in the mode gpu.js really picks here (webgl2 in

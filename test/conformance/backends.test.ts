@@ -6,6 +6,7 @@ import type { Backend, KernelWeight } from '../../src/kernels/types.js';
 import { wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
 import { createThreadedWasmBackend } from '../../src/kernels/wasm/node-threads.js';
 import { quantizeActivations } from '../../src/quant/activations.js';
+import { runLinearW8A8 } from '../../src/kernels/dispatch.js';
 import { CONFORMANCE_CASES, caseData, caseLabel } from './shapes.js';
 import { expectBitExact, expectWithin, float32AccumulationLimit } from './tolerance.js';
 
@@ -69,7 +70,7 @@ describe.each(['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference'])('%s 
       const expected = new Float32Array(c.m * c.n);
       referenceLinearW8A8({ xq, xScales, m: c.m, weight, bias: b, out: expected });
       const out = new Float32Array(c.m * c.n).fill(Number.NaN);
-      backend().linearW8A8!({ xq, xScales, m: c.m, weight, bias: b, out });
+      runLinearW8A8(backend(), { xq, xScales, m: c.m, weight, bias: b, out });
       expectBitExact(`${name} W8A8 ${label} bias=${b !== null}`, out, expected);
     }
   });
@@ -85,7 +86,7 @@ describe('W8A8 integer sums do not saturate', () => {
 
   it.each(['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference'])('%s: 4096 products of -128 · -128 sum to exactly 2^26', (name) => {
     const out = new Float32Array(n);
-    backends.find((b) => b.name === name)!.linearW8A8!({ xq, xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
+    runLinearW8A8(backends.find((b) => b.name === name)!, { xq, xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(2 ** 26));
   });
 
@@ -94,7 +95,7 @@ describe('W8A8 integer sums do not saturate', () => {
     const w: KernelWeight = { ...weight, values: new Int8Array(n * k).fill(-128) };
     // per pair: 127·-128 + -128·-128 = 128; 2048 pairs: 262144
     const out = new Float32Array(n);
-    backends.find((b) => b.name === name)!.linearW8A8!({ xq: alt, xScales: new Float32Array([0.5]), m: 1, weight: w, bias: null, out });
+    runLinearW8A8(backends.find((b) => b.name === name)!, { xq: alt, xScales: new Float32Array([0.5]), m: 1, weight: w, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(131072));
   });
 });

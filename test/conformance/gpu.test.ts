@@ -1,3 +1,4 @@
+import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -6,7 +7,8 @@ import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } fr
 import { availableBackends as mainBackends } from '../../src/kernels/available.js';
 import { referenceLinear } from '../../src/kernels/reference.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
-import { availableBackends, createGpuBackend, M_BUCKETS, packInt8Rows, type GpuBackend } from '../../src/gpu/index.js';
+import { availableBackends, createGpuBackend, M_BUCKETS, type GpuBackend } from '../../src/gpu/index.js';
+import { packInt8Rows } from '../../src/gpu/pack.js';
 import { CONFORMANCE_CASES, caseData, caseLabel, type ShapeCase } from './shapes.js';
 import { expectWithin, float32AccumulationLimit } from './tolerance.js';
 
@@ -193,7 +195,7 @@ describe('entry point, modes and lifetime', () => {
     const expected = layer.forward(x);
     const y = layer.to(gpu).forward(x);
     expect(y.shape).toEqual([2, 3, 5]);
-    expectWithin('QuantizedLinear on gpujs', y.data, expected.data, float32AccumulationLimit(x.data, layer.packed, layer.bias!.data));
+    expectWithin('QuantizedLinear on gpujs', y.data, expected.data, float32AccumulationLimit(x.data, layerKernelWeight(layer), layer.bias!.data));
     // forwardAsync (the path webgpu needs) goes through linearAsync and gives the same numbers
     const viaAsync = await layer.forwardAsync(x);
     expect(viaAsync.shape).toEqual([2, 3, 5]);

@@ -1,3 +1,4 @@
+import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { Generator, Linear, QuantizedLinear, Tensor, uniform_, type QuantRange, type QuantScheme } from '../../src/index.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
 
@@ -72,5 +73,5 @@ export function caseData(c: ShapeCase, seed = 1234): CaseData {
   const linear = new Linear(c.k, c.n, { generator });
   const layer = QuantizedLinear.fromLinear(linear, c.scheme);
   const x = uniform_(Tensor.zeros([c.m, c.k], 'float32'), -1, 1, generator).data;
-  return { layer, weight: layer.packed, x, bias: layer.bias!.data };
+  return { layer, weight: layerKernelWeight(layer), x, bias: layer.bias!.data };
 }

@@ -1,6 +1,6 @@
 import { BackendError } from '../../errors.js';
 import { packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
-import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
+import type { KernelWeight, LinearArgs, LinearW8A8Args, ResidentBackend, W8A8Backend } from '../types.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
 import { WasmHeap, WASM32_MAX_BYTES } from './heap.js';
 
@@ -107,7 +107,7 @@ const MAX_PACKED_BYTES = 2 ** 31;
  *   qfc.to(wasm).forward(x);
  *   wasm.allocatedBytes;   // ~ out_features · in_features bytes of packed int8 weights, plus scratch
  */
-export interface WasmBackend extends Backend {
+export interface WasmBackend extends ResidentBackend, W8A8Backend {
   /** Bytes of wasm memory handed out (packed weights and scratch). */
   readonly allocatedBytes: number;
   /** Size of the wasm memory (it grows, never shrinks). */
