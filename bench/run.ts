@@ -8,6 +8,8 @@
  * Peers (onnxruntime-node, onnxruntime-web) come from bench/peers (`npm run bench:peers`); when they
  * are missing or a graph fails, the row says why and the rest still runs.
  * A cold-cache case rotates 4 different 4096x4096 layers (64 MiB of int8, more than L3).
+ * Every other backend in the registries (test/conformance/registry.ts: the ones the conformance suite
+ * runs) gets a W8A32 per-channel row too, so a newly registered backend is benchmarked unchanged.
  * The gpu.js backend runs in every mode Node has (bench/gpu-modes.ts: webasm, cpu, headlessgl under
  * `xvfb-run -a`) up to 2^28 multiply-adds; `npm run bench:gpu` adds its first-call times.
  * Wall time is what the tables rank by; `cpu ms` (this process's user + system time per run) is
@@ -27,6 +29,7 @@ import { createGpuBackend, type GpuBackend } from '../src/gpu/index.js';
 import { gpuModes, gpujsSkip } from './gpu-modes.js';
 import { createThreadedWasmBackend } from '../src/node.js';
 import { quantizeActivations } from '../src/quant/activations.js';
+import { VARIANTS } from '../test/conformance/registry.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 import type * as Ort from './peers/ort.mjs';
 import type { Runtime } from './peers/ort.mjs';
@@ -341,6 +344,9 @@ function printTable(title: string, rows: RowResult[]): void {
   for (const l of lines) console.log(line(l));
 }
 
+/** Registered backends that have their own rows above (the rest get one W8A32 row each). */
+const HAS_OWN_ROWS = ['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference', 'gpujs'];
+
 async function main(): Promise<void> {
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavgStart: loadavg() };
   console.log(`int8-linear bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadavgStart.map((l) => l.toFixed(2)).join(' ')}`);
@@ -351,6 +357,8 @@ async function main(): Promise<void> {
   const peers = await loadPeers();
   const gpus: GpuBackend[] = [];
   if (!flag('--no-gpu')) for (const mode of await gpuModes()) gpus.push(await createGpuBackend({ mode }));
+  const others: Backend[] = [];
+  for (const v of VARIANTS) if (!HAS_OWN_ROWS.includes(v.factory.name) && v.unavailable() === null) others.push(await v.create());
   const results: { shape: Shape; rows: RowResult[]; notes: string[] }[] = [];
 
   for (const shape of shapes) {
@@ -370,6 +378,10 @@ async function main(): Promise<void> {
     }
     const runners = [
       ...ourRunners(shape, layer, x, wasm, wasm2, js, ref, gRef, refW8A8),
+      ...others.map((b): Runner => {
+        const out = new Float32Array(m * n);
+        return { name: `${b.name} (${b.mode}) W8A32 per-channel`, group: 'ours', kind: 'float', weightBytes: n * k, run: () => (b.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) };
+      }),
       ...gpujsRunners(shape, layer, x, gpus, notes),
       ...(await peerRunners(shape, layer, x, peers, notes, gRef)),
     ];
@@ -384,6 +396,7 @@ async function main(): Promise<void> {
   wasm.dispose();
   wasm2.dispose();
   for (const gpu of gpus) gpu.dispose();
+  for (const b of others) b.dispose();
   const report = { machine: { ...machine, loadavgEnd: loadavg() }, date: new Date().toISOString(), results, cold };
   if (jsonPath !== undefined) {
     writeFileSync(jsonPath, JSON.stringify(report, null, 1) + '\n');

@@ -3,5 +3,6 @@
  * of `node:` imports so browser bundles work.
  */
 export * from './io/node.js';
-export { availableBackends, createThreadedWasmBackend, MIN_THREADED_MACS } from './kernels/wasm/node-threads.js';
+export { createThreadedWasmBackend, MIN_THREADED_MACS } from './kernels/wasm/node-threads.js';
+export { availableBackends } from './kernels/wasm/node-registry.js';
 export type { ThreadedWasmBackend, ThreadedWasmBackendOptions } from './kernels/wasm/node-threads.js';

@@ -14,8 +14,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError } from '../../errors.js';
-import { availableBackends as mainBackends } from '../available.js';
-import type { Backend } from '../types.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
 import { decodeBase64, memoryLimitOf, runBlocks, wasmBackendOf, wasmSimdSupported, type KernelCall, type WasmBackendOptions, type KernelDispatch, type KernelExports, type WasmBackend } from './backend.js';
 import { WasmHeap } from './heap.js';
@@ -263,23 +261,6 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
     exited: { value: exited, enumerable: true },
     workerChunks: { get: () => Atomics.load(ctl, WORKER_CHUNKS), enumerable: true },
   }) as ThreadedWasmBackend;
-}
-
-/**
- * The main entry's backends (wasm SIMD, JS fallback, reference) with, first, the threaded wasm
- * backend where it can pay: wasm SIMD and at least two cores (`os.availableParallelism()`). Each call
- * creates fresh backends (the threaded one starts a worker): `dispose()` the ones you do not keep.
- *
- * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
- *
- * Example:
- *   import { availableBackends } from 'int8-linear/node';
- *   for (const b of await availableBackends()) console.log(b.name, b.mode);   // 2 cores: wasm-simd-threads wasm-simd128-threads2, wasm-simd, js-packed, reference
- */
-export async function availableBackends(): Promise<Backend[]> {
-  const cpu = await mainBackends();
-  if (!wasmSimdSupported() || availableParallelism() < 2) return cpu;
-  return [await createThreadedWasmBackend(), ...cpu];
 }
 
 /** Resolves when the worker has instantiated the kernel; rejects with a BackendError if it cannot start. */
