@@ -15,8 +15,6 @@ export const EPS = 1.1920928955078125e-7;
  * A new format (GGUF Q8_0, a 4-bit packing) is one more entry in `FORMATS` with its own three
  * functions; importers and the converter read its fields instead of special-casing it.
  *
- * Shape: none (a description of a format).
- *
  * Example:
  *   FORMATS['int8-full'].scaleOf(127.5);   // 1: absmax / 127.5
  */

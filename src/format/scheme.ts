@@ -41,8 +41,6 @@ export interface ResolvedScheme {
  * Checks a scheme against a weight's in_features and fills in the defaults: the one place a scheme
  * is resolved. Pass `inFeatures` null to check the scheme alone (no divisibility check).
  *
- * Shape: none; in_features decides whether a groupSize divides the rows.
- *
  * Example:
  *   resolveScheme({ granularity: 'group', groupSize: 128 }, 512);   // { granularity: 'group', groupSize: 128, range: 'full', bits: 8 }
  */
@@ -101,8 +99,6 @@ export function scaleShape(outFeatures: number, inFeatures: number, scheme: Reso
  * blocks they cover, and a block is always a run of consecutive elements of the row-major (out, in)
  * weight: the whole tensor, one row, or `groupSize` elements of a row. So element `i` has scale
  * `scales[floor(i / blockLength)]` for all three, and one loop serves them all.
- *
- * Shape: none (a count of elements).
  *
  * Example:
  *   blockLength(1024, 512, resolveScheme({}, 512));   // 512: per channel, a block is one row

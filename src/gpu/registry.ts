@@ -31,7 +31,7 @@ export const GPU_BACKENDS: readonly BackendFactory[] = [
  * `onSkip`, where gpu.js does not load or its probe kernel fails. Each call creates fresh backends:
  * `dispose()` the ones you do not keep.
  *
- * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
+ * Shape: each backend listed runs x (m, k) -> out (m, n).
  *
  * Example:
  *   import { availableBackends } from 'int8-linear/gpu';

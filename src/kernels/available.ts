@@ -7,7 +7,7 @@ import type { Backend } from './types.js';
  * packed layout, and the reference backend, always last and always present (the main entry's
  * registry, `MAIN_BACKENDS`). Each call creates fresh backends: `dispose()` the ones you do not keep.
  *
- * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
+ * Shape: each backend listed runs x (m, k) -> out (m, n).
  *
  * Example:
  *   for (const b of await availableBackends()) console.log(b.name, b.mode, qfc.to(b).forward(x).shape);

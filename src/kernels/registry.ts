@@ -21,8 +21,6 @@ export interface BackendVariant {
  * list (per entry point: `MAIN_BACKENDS` here, the node and gpu entries add theirs), fastest first;
  * adding a backend is adding one entry.
  *
- * Shape: none (a description of a backend).
- *
  * Example:
  *   const wasm = MAIN_BACKENDS.find((f) => f.name === 'wasm-simd');
  *   if (wasm.unavailable() === null) qfc.to(await wasm.create());
@@ -76,7 +74,7 @@ export const MAIN_BACKENDS: readonly BackendFactory[] = [
  * always last. Factories that are unavailable, or whose `create()` throws, are left out and
  * `onSkip` gets the reason.
  *
- * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
+ * Shape: each backend listed runs x (m, k) -> out (m, n).
  *
  * Example:
  *   const backends = await createAvailable(MAIN_BACKENDS);   // what availableBackends() returns

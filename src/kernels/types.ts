@@ -94,8 +94,6 @@ export interface W8A8Backend extends Backend {
  * uploads); `release` frees it now (a layer calls it when it replaces its weight or leaves the
  * backend). Using the weight again prepares it again.
  *
- * Shape: none (frees one weight's copies).
- *
  * Example:
  *   gpu.release(weight);
  */

@@ -1,5 +1,5 @@
 import { FormatError, ShapeError } from '../errors.js';
-import { Tensor, formatShape, type DType } from '../tensor.js';
+import { Tensor, formatShape, numel, type DType } from '../tensor.js';
 
 /** Checks that `x` is a float32 tensor of shape (*, inFeatures); returns the number of rows. */
 export function checkInput(x: Tensor, inFeatures: number, who: string): number {
@@ -14,7 +14,7 @@ export function checkInput(x: Tensor, inFeatures: number, who: string): number {
         `expected (*, ${inFeatures})`,
     );
   }
-  return inFeatures === 0 ? x.shape.slice(0, -1).reduce((a, b) => a * b, 1) : x.size / inFeatures;
+  return inFeatures === 0 ? numel(x.shape.slice(0, -1)) : x.size / inFeatures;
 }
 
 /** Shape (*, outFeatures) of the output for an input of shape (*, in). */

@@ -43,6 +43,26 @@ describe('the format table', () => {
   });
 });
 
+describe.each(Object.values(FORMATS).map((f) => [f.id, f] as const))('every row of the format table: %s', (_id, format) => {
+  // Runs for each row with no change here: a new format's reference functions are checked on add.
+  it('scales are finite and positive; values land in [qmin, qmax]; dequantize is within scale/2 unless clamped', () => {
+    const w = weight(4, format.blockSize ?? 32, 11).data;
+    const q = new Int8Array(w.length);
+    const back = new Float32Array(w.length);
+    let absmax = 0;
+    for (const v of w) absmax = Math.max(absmax, Math.abs(v));
+    const scale = format.scaleOf(absmax);
+    expect(scale > 0 && scale < Infinity).toBe(true);
+    expect(format.scaleOf(0) > 0).toBe(true);
+    format.quantizeBlock(w, 0, w.length, scale, q);
+    format.dequantizeBlock(q, 0, w.length, scale, back);
+    for (let i = 0; i < w.length; i++) {
+      expect(q[i] >= format.qmin && q[i] <= format.qmax).toBe(true);
+      if (q[i] !== format.qmin && q[i] !== format.qmax) expect(Math.abs(back[i] - w[i])).toBeLessThanOrEqual(scale / 2 + 1e-7);
+    }
+  });
+});
+
 describe('schemes and the block iteration', () => {
   it('one resolved scheme type: a ResolvedScheme (groupSize null, bits 8) resolves to itself', () => {
     for (const s of SCHEMES) {

@@ -33,7 +33,7 @@ export const NODE_BACKENDS: readonly BackendFactory[] = [
  * backend where it can pay: wasm SIMD and at least two cores (`os.availableParallelism()`). Each call
  * creates fresh backends (the threaded one starts a worker): `dispose()` the ones you do not keep.
  *
- * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
+ * Shape: each backend listed runs x (m, k) -> out (m, n).
  *
  * Example:
  *   import { availableBackends } from 'int8-linear/node';

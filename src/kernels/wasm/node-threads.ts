@@ -20,12 +20,10 @@ import { WasmHeap } from './heap.js';
 
 /**
  * W8A32 calls with fewer multiply-adds (m · padded n · padded k) than this, and W8A8 calls with fewer
- * than twice this (an int8 multiply-add takes about half the time), run on the calling thread alone.
- * A threaded call costs about 3 µs more than a single-thread one (1x16x8: 3.5 to 4.9 against 0.9 to
- * 1.3 µs on the 2-core machine of docs/wasm.md), and the worker starts its first chunk some µs late.
- * Measured there, two threads against one: 1x512x512 (2^18) W8A32 0.84 to 1.28x, W8A8 0.61 to 0.95x;
- * 1x512x1024 (2^19) W8A32 1.01 to 1.78x, W8A8 0.77 to 1.70x; 1x1024x1024 (2^20) W8A32 1.52 to
- * 2.29x, W8A8 1.20 to 2.09x (second core free).
+ * than twice this (an int8 multiply-add takes about half the time), run on the calling thread alone:
+ * a threaded call costs some µs more than a single-thread one, and the worker starts its first chunk
+ * late, so below about 2^19 multiply-adds two threads are not faster (measured: docs/wasm.md,
+ * bench/results/threads.md).
  */
 export const MIN_THREADED_MACS = 2 ** 19;
 
@@ -58,8 +56,8 @@ const STOP = 4;
 
 /**
  * Thread t's home chunks are [first(t), first(t + 1)): each call gives a thread the same rows, so a
- * weight that fits in the caches stays in the cache of the core that reads it (A/B in one process
- * against one counter shared by all threads: 1.0 to 1.1x faster, 1x512x1024 to 1x4096x4096). A
+ * weight that fits in the caches stays in the cache of the core that reads it (an A/B against one
+ * counter shared by all threads: bench/results/threads.md, run E). A
  * thread that runs out of home chunks takes those the others have not claimed yet, in the order
  * t+1, t+2, ...
  */
