@@ -1,4 +1,4 @@
-import { QuantizationError } from '../errors.js';
+import { QuantizationError, checkOptions, describeValue, oneOf } from '../errors.js';
 
 /** Which elements share one scale: the whole tensor, a row (output channel), or `groupSize` elements of a row. */
 export type Granularity = 'tensor' | 'channel' | 'group';
@@ -37,24 +37,25 @@ export interface ResolvedScheme {
   readonly bits: 8;
 }
 
+/** The keys of a `QuantScheme`, for the unknown-option check. */
+export const SCHEME_KEYS: readonly (keyof QuantScheme)[] = ['granularity', 'groupSize', 'range', 'bits'];
+
 /**
  * Checks a scheme against a weight's in_features and fills in the defaults: the one place a scheme
- * is resolved. Pass `inFeatures` null to check the scheme alone (no divisibility check).
+ * is resolved. Pass `inFeatures` null to check the scheme alone (no divisibility check). `who`
+ * names the caller in the error for an unknown key.
  *
  * Example:
  *   resolveScheme({ granularity: 'group', groupSize: 128 }, 512);   // { granularity: 'group', groupSize: 128, range: 'full', bits: 8 }
  */
-export function resolveScheme(scheme: QuantScheme, inFeatures: number | null): ResolvedScheme {
-  const { granularity = 'channel', range = 'full', bits = 8 } = scheme;
+export function resolveScheme(scheme: QuantScheme, inFeatures: number | null, who = 'resolveScheme'): ResolvedScheme {
+  checkOptions(who, scheme, SCHEME_KEYS, QuantizationError);
+  const granularity = oneOf('granularity', scheme.granularity ?? 'channel', GRANULARITIES, QuantizationError);
+  const range = oneOf('range', scheme.range ?? 'full', QUANT_RANGES, QuantizationError);
+  const bits = scheme.bits ?? 8;
   const groupSize = scheme.groupSize ?? undefined;
-  if (!GRANULARITIES.includes(granularity)) {
-    throw new QuantizationError(`granularity '${String(granularity)}' is not one of ${GRANULARITIES.map((g) => `'${g}'`).join(', ')}`);
-  }
-  if (!QUANT_RANGES.includes(range)) {
-    throw new QuantizationError(`range '${String(range)}' is not one of ${QUANT_RANGES.map((r) => `'${r}'`).join(', ')}`);
-  }
   if (bits !== 8) {
-    throw new QuantizationError(`bits ${String(bits)} is not supported; int8-linear stores 8-bit weights (leave bits out, or pass 8)`);
+    throw new QuantizationError(`bits ${describeValue(bits)} is not supported; int8-linear stores 8-bit weights (leave bits out, or pass 8)`);
   }
   if (granularity !== 'group') {
     if (groupSize !== undefined) {
@@ -69,7 +70,7 @@ export function resolveScheme(scheme: QuantScheme, inFeatures: number | null): R
     throw new QuantizationError(`granularity 'group' needs a groupSize, e.g. { granularity: 'group', groupSize: 128 }`);
   }
   if (!Number.isSafeInteger(groupSize) || groupSize <= 0) {
-    throw new QuantizationError(`groupSize must be a positive integer, got ${groupSize}`);
+    throw new QuantizationError(`groupSize must be a positive integer, got ${describeValue(groupSize)}`);
   }
   if (inFeatures !== null && inFeatures % groupSize !== 0) {
     throw new QuantizationError(

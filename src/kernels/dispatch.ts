@@ -8,7 +8,7 @@
  * `W8A8Backend`s; `release` does nothing on a backend that caches nothing; a backend holds a
  * layer's only copy only if it is a `ResidentBackend`.
  */
-import { BackendError } from '../errors.js';
+import { BackendError, describeValue } from '../errors.js';
 import type { AsyncBackend, Backend, CachingBackend, KernelWeight, LinearArgs, LinearW8A8Args, ResidentBackend, W8A8Backend } from './types.js';
 
 function has(backend: Backend, member: string): boolean {
@@ -88,14 +88,23 @@ function noW8A8(backend: Backend, caller: string): BackendError {
   );
 }
 
+const CORE_METHODS = ['supports', 'linear'] as const;
+
 /**
- * Throws a BackendError unless `backend` can run `weight` with these activations (shape limits, and
+ * Throws a BackendError unless `backend` is a Backend that can run `weight` with these activations (shape limits, and
  * a W8A8 kernel for int8 activations); `layer` describes the weight in the message.
  *
  * Example:
  *   checkCanRun(wasm, weight, 'int8', 'QuantizedLinear.to', '4096x4096 channel layer');
  */
 export function checkCanRun(backend: Backend, weight: KernelWeight, activations: 'float32' | 'int8', caller: string, layer: string): void {
+  const b = backend as unknown as Partial<Record<string, unknown>> | null;
+  if (typeof b !== 'object' || b === null || typeof b.name !== 'string' || CORE_METHODS.some((m) => typeof b[m] !== 'function')) {
+    throw new BackendError(
+      `${caller}: expected a Backend (an object with name, supports() and linear(), e.g. from availableBackends() ` +
+        `or createWasmBackend()), got ${describeValue(backend)}`,
+    );
+  }
   if (!backend.supports(weight)) {
     throw new BackendError(
       `${caller}: backend '${backend.name}' (${backend.mode}) cannot run a ${layer}; use another backend from availableBackends()`,

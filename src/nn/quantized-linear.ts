@@ -1,15 +1,15 @@
-import { FormatError, QuantizationError, ShapeError } from '../errors.js';
-import { createReferenceBackend } from '../kernels/reference.js';
-import { adoptWeight, checkCanRun, readWeightValues, releaseWeight, runLinearAsync, runLinearW8A8 } from '../kernels/dispatch.js';
-import type { Backend } from '../kernels/types.js';
+import { FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
 import { kernelView, type KernelWeight } from '../format/kernel-view.js';
 import { TENSOR_KEYS } from '../format/names.js';
-import { resolveScheme, scaleShape, type Granularity, type QuantRange, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
+import { SCHEME_KEYS, resolveScheme, scaleShape, type Granularity, type QuantRange, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
+import { adoptWeight, checkCanRun, readWeightValues, releaseWeight, runLinearAsync, runLinearW8A8 } from '../kernels/dispatch.js';
+import { createReferenceBackend } from '../kernels/reference.js';
+import type { Backend } from '../kernels/types.js';
 import { quantize, type QuantizedTensor } from '../quant/quantize.js';
 import { quantizeActivations } from '../quant/activations.js';
 import { Tensor, formatShape, numel } from '../tensor.js';
 import type { Linear } from './linear.js';
-import { checkInput, checkStateDict, outputShape } from './shape.js';
+import { checkBias, checkInput, checkStateDict, outputShape } from './shape.js';
 
 /**
  * How the forward treats activations: 'float32' (weight-only, W8A32, the default) or 'int8' (W8A8:
@@ -35,6 +35,10 @@ export interface QuantizedLinearOptions extends QuantScheme {
 type LayerKernelWeight = { -readonly [P in keyof KernelWeight]: KernelWeight[P] };
 
 const NO_VALUES = new Int8Array(0);
+
+const ACTIVATION_MODES: readonly ActivationMode[] = ['float32', 'int8'];
+const LAYER_KEYS: readonly (keyof QuantizedLinearOptions)[] = [...SCHEME_KEYS, 'bias', 'activations'];
+const FROM_LINEAR_KEYS: readonly (keyof QuantizedLinearOptions)[] = [...SCHEME_KEYS, 'activations'];
 
 /** The layer's kernel view (its scales are its own copy: see `QuantizedLinear.weightScale`). */
 function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: ResolvedScheme): LayerKernelWeight {
@@ -89,15 +93,14 @@ export class QuantizedLinear {
   constructor(inFeatures: number, outFeatures: number, options: QuantizedLinearOptions = {}) {
     for (const [name, v] of [['in_features', inFeatures], ['out_features', outFeatures]] as const) {
       if (!Number.isSafeInteger(v) || v < 1) {
-        throw new ShapeError(`QuantizedLinear: ${name} must be a positive integer, got ${v}`);
+        throw new ShapeError(`QuantizedLinear: ${name} must be a positive integer, got ${describeValue(v)}`);
       }
     }
+    checkOptions('QuantizedLinear', options, LAYER_KEYS, QuantizationError);
     const { bias = true, activations = 'float32', ...scheme } = options;
-    if (activations !== 'float32' && activations !== 'int8') {
-      throw new QuantizationError(`QuantizedLinear: activations must be 'float32' or 'int8', got '${String(activations)}'`);
-    }
-    this.activations = activations;
-    const resolved = resolveScheme(scheme, inFeatures);
+    checkBias('QuantizedLinear', bias);
+    this.activations = oneOf('QuantizedLinear: activations', activations, ACTIVATION_MODES, QuantizationError);
+    const resolved = resolveScheme(scheme, inFeatures, 'QuantizedLinear');
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.granularity = resolved.granularity;
@@ -118,6 +121,10 @@ export class QuantizedLinear {
    *   QuantizedLinear.fromLinear(fc, { activations: 'int8' });   // W8A8 forward
    */
   static fromLinear(linear: Linear, options: QuantScheme & { activations?: ActivationMode } = {}): QuantizedLinear {
+    if (typeof linear !== 'object' || linear === null || !('weight' in linear)) {
+      throw new ShapeError(`QuantizedLinear.fromLinear: expected a Linear (or an object with weight and bias), got ${describeValue(linear)}`);
+    }
+    checkOptions('QuantizedLinear.fromLinear', options, FROM_LINEAR_KEYS, QuantizationError);
     const { activations = 'float32', ...scheme } = options;
     return QuantizedLinear.fromQuantized(quantize(linear.weight, scheme), linear.bias, activations);
   }

@@ -1,12 +1,5 @@
-import { QuantizationError, ShapeError } from '../errors.js';
-import {
-  checkScaleShape,
-  dequantizeBlocks,
-  formatOf,
-  quantizeBlocks,
-  scalesOf,
-  type NonFiniteError,
-} from '../format/formats.js';
+import { QuantizationError, ShapeError, describeValue } from '../errors.js';
+import { checkScaleShape, dequantizeBlocks, formatOf, quantizeBlocks, scalesOf, type NonFiniteError } from '../format/formats.js';
 import { blockLength, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
 import { Tensor, formatShape } from '../tensor.js';
 
@@ -20,7 +13,7 @@ export interface QuantizedTensor extends ResolvedScheme {
 
 function checkWeight(weight: Tensor, what: string): asserts weight is Tensor<'float32'> {
   if (!(weight instanceof Tensor) || weight.dtype !== 'float32' || weight.ndim !== 2) {
-    const got = weight instanceof Tensor ? `a ${weight.dtype} tensor of shape ${formatShape(weight.shape)}` : String(weight);
+    const got = weight instanceof Tensor ? `a ${weight.dtype} tensor of shape ${formatShape(weight.shape)}` : describeValue(weight);
     throw new ShapeError(
       `${what}: expected a 2-D float32 weight of shape (out_features, in_features), got ${got}`,
     );
@@ -54,7 +47,15 @@ function scaleTensor(weight: Tensor<'float32'>, scheme: ResolvedScheme, nonFinit
  */
 export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'float32'> {
   checkWeight(weight, 'computeScale');
-  return scaleTensor(weight, resolveScheme(scheme, weight.shape[1]), nonFiniteWeight('computeScale'));
+  return scaleTensor(weight, resolveScheme(scheme, weight.shape[1], 'computeScale'), nonFiniteWeight('computeScale'));
+}
+
+/**
+ * `computeScale` of a checked 2-D float32 tensor, with the caller's error for a non-finite element
+ * (the converter's names the layer, the file and the row in the whole weight).
+ */
+export function computeScaleFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError): Tensor<'float32'> {
+  return scaleTensor(weight, resolveScheme(scheme, weight.shape[1]), nonFinite);
 }
 
 /**
@@ -71,16 +72,16 @@ export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'
  */
 export function quantize(weight: Tensor, scheme: QuantScheme = {}): QuantizedTensor {
   checkWeight(weight, 'quantize');
-  return quantizeFinite(weight, scheme, nonFiniteWeight('quantize'));
+  return quantizeFinite(weight, scheme, nonFiniteWeight('quantize'), 'quantize');
 }
 
 /**
  * `quantize` of a checked 2-D float32 tensor, with the caller's error for a non-finite element
  * (`quantizeActivations` words it for activations).
  */
-export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError): QuantizedTensor {
+export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError, who = 'quantizeFinite'): QuantizedTensor {
   const [rows, cols] = weight.shape;
-  const resolved = resolveScheme(scheme, cols);
+  const resolved = resolveScheme(scheme, cols, who);
   const scale = scaleTensor(weight, resolved, nonFinite);
   const q = new Int8Array(weight.data.length);
   quantizeBlocks(weight.data, scale.data, blockLength(rows, cols, resolved), formatOf(resolved), q);
@@ -96,8 +97,17 @@ export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, n
  *   const w2 = dequantize(quantize(fc.weight));   // within scale / 2 of fc.weight (up to float32 rounding)
  */
 export function dequantize(q: QuantizedTensor): Tensor<'float32'> {
+  const given = q as Partial<QuantizedTensor> | null;
+  if (typeof given !== 'object' || given === null || !(given.values instanceof Tensor) || !(given.scale instanceof Tensor) ||
+      given.values.dtype !== 'int8' || given.values.ndim !== 2 || given.scale.dtype !== 'float32') {
+    throw new ShapeError(
+      `dequantize: expected a quantized tensor { values: int8 (out, in), scale: float32, granularity, groupSize } as quantize returns, ` +
+        `got ${q instanceof Tensor ? String(q) : describeValue(q)}; pass the result of quantize(weight)`,
+    );
+  }
   const [rows, cols] = q.values.shape;
-  const scheme = resolveScheme(q, cols);
+  // The granularity and groupSize decide the layout, the range the format row (checked as a scheme).
+  const scheme = resolveScheme({ granularity: q.granularity, groupSize: q.groupSize, range: q.range }, cols, 'dequantize');
   checkScaleShape('dequantize', q.scale, rows, cols, scheme);
   const out = new Float32Array(q.values.data.length);
   dequantizeBlocks(q.values.data, q.scale.data, blockLength(rows, cols, scheme), formatOf(scheme), out);
