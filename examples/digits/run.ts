@@ -1,14 +1,13 @@
 /**
  * npm run example:digits: the MLP trained by PyTorch on scikit-learn's digits, run in JavaScript in
  * float and int8 (per tensor, per channel, per group of 16) on every available backend; then the
- * checkpoint goes through the `int8-linear quantize` code path and the reloaded model is compared.
+ * checkpoint goes through `quantizeCheckpoint` (what `int8-linear quantize` runs) and the reloaded model is compared.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
 import { availableBackends, maxAbsError, type QuantScheme } from '../../src/index.js';
-import { loadCompressedTensorsFile } from '../../src/io/node.js';
+import { loadCompressedTensorsFile, quantizeCheckpoint } from '../../src/node.js';
 import { HERE, LAYERS, agreement, argmax, forward, loadDigits, quantizeMlp } from './model.js';
 import { table } from '../../src/cli/format.js';
 
@@ -44,7 +43,7 @@ console.log(table(['model', 'backend', 'accuracy', 'agrees with float', 'max |lo
 const dir = mkdtempSync(join(tmpdir(), 'digits-'));
 try {
   const out = join(dir, 'mlp-int8.safetensors');
-  const report = await quantizeSafetensorsFile(`${HERE}mlp.safetensors`, out, { granularity: 'channel' });
+  const report = await quantizeCheckpoint(`${HERE}mlp.safetensors`, out, { granularity: 'channel' });
   const { layers } = await loadCompressedTensorsFile(out);
   const cliPred = argmax(forward(LAYERS.map((n) => layers[n]), x));
   const memPred = argmax(forward(quantizeMlp(float, { granularity: 'channel' }), x));

@@ -27,6 +27,9 @@ const PROBES: readonly (readonly [string, string, boolean])[] = [
   [`src/nn/deep/${TAG}c.ts`, "import 'gpu.js';", true],
   // allowed: io -> quant, nn -> kernels, format -> tensor, deep kernels -> format
   [`src/io/deep/${TAG}c.ts`, "export { quantize } from '../../quant/quantize.js';", false],
+  // the CLI is argument parsing, progress and printing: no quantization or kernels of its own
+  [`src/cli/deep/${TAG}.ts`, "export { quantize } from '../../quant/quantize.js';", true],
+  [`src/cli/deep/${TAG}b.ts`, "export { createJsBackend } from '../../kernels/js-packed.js';", true],
   [`src/nn/deep/${TAG}d.ts`, "export { createJsBackend } from '../../kernels/js-packed.js';", false],
   [`src/format/deep/${TAG}b.ts`, "export { Tensor } from '../../tensor.js';", false],
   [`src/kernels/wasm/deep/${TAG}b.ts`, "export { kernelView } from '../../../format/kernel-view.js';", false],
@@ -40,7 +43,7 @@ beforeAll(() => {
 });
 afterAll(() => {
   for (const [path] of PROBES) rmSync(join(ROOT, path), { force: true });
-  for (const dir of ['src/kernels/wasm/deep', 'src/format/deep', 'src/nn/deep', 'src/quant/deep', 'src/io/deep', 'src/gpu/deep']) {
+  for (const dir of ['src/cli/deep', 'src/kernels/wasm/deep', 'src/format/deep', 'src/nn/deep', 'src/quant/deep', 'src/io/deep', 'src/gpu/deep']) {
     try {
       rmSync(join(ROOT, dir)); // only if empty: never a folder someone else made
     } catch {
