@@ -73,6 +73,8 @@ export interface QuantizeReport {
   layers: LayerReport[];
   /** Tensors copied unchanged. */
   copied: string[];
+  /** 2-D `*.weight` tensors copied unchanged because their dtype is not a float dtype this tool quantizes (F8_*, F4, BOOL, ...). */
+  notQuantizable: string[];
   /** Linear-shaped weights left in float because an ignore glob matched. */
   ignored: string[];
   bytesIn: number;
@@ -219,13 +221,16 @@ export async function quantizeCheckpoint(input: string, output: string, options:
     const layers = new Map<string, Layer>();
     const byOutput = new Map<string, { kind: 'copy' | 'weight' | 'scale'; layer?: Layer; source?: SafetensorsEntry }>();
     const specs: SafetensorsSpec[] = [];
-    const report: QuantizeReport = { layers: [], copied: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, null, 'quantizeCheckpoint'), config: null };
+    const report: QuantizeReport = { layers: [], copied: [], notQuantizable: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, null, 'quantizeCheckpoint'), config: null };
     for (const e of file.entries) {
       const name = layerOf(e.name, 'weight');
       const isWeight = name !== null && e.shape.length === 2 && FLOAT_DTYPES.has(e.dtype) && e.shape[1] > 0;
       if (isWeight && ignore.length > 0 && isIgnored(name)) report.ignored.push(name);
       if (!isWeight || report.ignored.at(-1) === name) {
-        specs.push({ name: e.name, dtype: e.dtype, shape: e.shape });
+        if (!isWeight && (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && !FLOAT_DTYPES.has(e.dtype)) {
+          report.notQuantizable.push(`${e.name} (${e.dtype})`);
+        }
+        specs.push({ name: e.name, dtype: e.dtype, shape: e.exactShape ?? e.shape });
         byOutput.set(e.name, { kind: 'copy', source: e });
         report.copied.push(e.name);
         continue;

@@ -220,7 +220,7 @@ describe('many tensors, pipes, non-finite weights', () => {
     expect(table(['tensor', 'dtype'], rows).split('\n')).toHaveLength(200_002);
     const layer = { name: 'l', shape: [1, 2], dtype: 'F32', scaleShape: [1, 1], sqnrDb: 40, maxAbsError: 1e-3, bytesBefore: 8, bytesAfter: 6 };
     const report: QuantizeReport = {
-      layers: Array.from({ length: 150_000 }, () => layer), copied: [], ignored: [], bytesIn: 1, bytesOut: 1,
+      layers: Array.from({ length: 150_000 }, () => layer), copied: [], notQuantizable: [], ignored: [], bytesIn: 1, bytesOut: 1,
       scheme: { granularity: 'channel', groupSize: null, range: 'full' } as QuantizeReport['scheme'], config: null,
     };
     expect(formatQuantizeReport(report)).toContain('150000 layers quantized');
