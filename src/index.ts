@@ -11,7 +11,8 @@ export type { QuantizedLinearOptions, ActivationMode } from './nn/quantized-line
 export { quantize, dequantize, computeScale } from './quant/quantize.js';
 export type { QuantizedTensor } from './quant/quantize.js';
 export type { Granularity, QuantRange, QuantScheme, ResolvedScheme } from './format/scheme.js';
-export { quantizeWithScales } from './format/formats.js';
+export { EPS, RANGES, quantizeWithScales } from './format/formats.js';
+export { roundHalfEven } from './format/round.js';
 export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
 export { createReferenceBackend } from './kernels/reference.js';
 export { createJsBackend } from './kernels/js-packed.js';
