@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^int8-linear$/, replacement: src('index.ts') },
       { find: /^int8-linear\/node$/, replacement: src('node.ts') },
       { find: /^int8-linear\/gpu$/, replacement: src('gpu/index.ts') },
+      { find: /^int8-linear\/advanced$/, replacement: src('advanced.ts') },
     ],
   },
   test: {

@@ -12,11 +12,6 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(2)} ${units[u]}`;
 }
 
-/** '(128, 64)' */
-export function shapeText(shape: readonly (number | bigint)[]): string {
-  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-}
-
 /**
  * `text` cut to `width` characters by taking out its middle: the start of a layer name says where in the
  * model, the end which tensor. Unchanged when it fits.

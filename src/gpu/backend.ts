@@ -1,5 +1,5 @@
 import { BackendError, checkOptions } from '../errors.js';
-import type { Backend, KernelWeight, LinearArgs } from '../kernels/types.js';
+import type { AsyncBackend, CachingBackend, KernelWeight, LinearArgs } from '../kernels/types.js';
 import { describeDevice, isSoftwareRenderer, type DeviceInfo } from './device.js';
 import { loadGpuJs, type GpuInstance, type GpuKernel, type GpuMode, type GpuModeRequest } from './gpujs.js';
 import { LINEAR_KERNEL_SOURCE, packInt8Rows } from './pack.js';
@@ -62,7 +62,7 @@ export interface GpuStats {
  *   [gpu.mode, gpu.softwareEmulated];              // e.g. ['webgl2', false], ['headlessgl-software', true], ['webasm', true]
  *   gpu.dispose();
  */
-export interface GpuBackend extends Backend {
+export interface GpuBackend extends AsyncBackend, CachingBackend {
   readonly name: 'gpujs';
   readonly mode: GpuMode | SoftwareGpuMode;
   /** Whether no GPU runs the kernels: gpu.js's webasm and cpu modes, or a GPU API on a software rasterizer. */

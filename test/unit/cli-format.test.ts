@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatQuantizeReport } from '../../src/cli/main.js';
 import { shortenMiddle, table } from '../../src/cli/format.js';
 import { progressText, type ProgressView } from '../../src/cli/progress.js';
-import type { QuantizeReport } from '../../src/cli/quantize.js';
+import type { QuantizeReport } from '../../src/io/node-quantize.js';
 
 const NAME = 'model.layers.10.block_sparse_moe.experts.7.w2';
 const chars = (s: string): number => [...s].length;
