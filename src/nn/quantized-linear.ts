@@ -278,7 +278,8 @@ export class QuantizedLinear {
 
   /**
    * Copies `weight` (int8), `weight_scale` (float32) and `bias` in. Keys, dtypes and shapes must
-   * match this layer's exactly (strict, like PyTorch), and scales must be finite and positive;
+   * match this layer's exactly (strict, like PyTorch), and scales must be finite and not negative
+   * (0 is allowed: GGUF Q8_0 stores d = 0 for an all-zero block, and for blocks too small for half);
    * otherwise it throws and nothing changes. Once checked, the state is always loaded: if the
    * current backend cannot take the new weight (disposed), the layer keeps it itself.
    */
@@ -291,9 +292,9 @@ export class QuantizedLinear {
     checkStateDict('QuantizedLinear', state, expected);
     const scales = state.weight_scale.data as Float32Array;
     for (let i = 0; i < scales.length; i++) {
-      if (!(scales[i] > 0 && scales[i] < Infinity)) {
+      if (!(scales[i] >= 0 && scales[i] < Infinity)) {
         throw new FormatError(
-          `QuantizedLinear.loadStateDict: weight_scale[${i}] = ${scales[i]}; every scale must be finite and positive`,
+          `QuantizedLinear.loadStateDict: weight_scale[${i}] = ${scales[i]}; every scale must be finite and not negative`,
         );
       }
     }
