@@ -170,6 +170,8 @@ const SCALAR_BYTES: Readonly<Record<GgufScalarType, number>> = {
 };
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** A JS string that is not valid Unicode (UTF-8 cannot encode a lone surrogate; TextEncoder would replace it). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const I64_MAX = (1n << 63n) - 1n;
 
 /** Smallest possible encodings, to bound counts by the bytes left: a kv (1-byte key, u8) and a tensor info. */
@@ -499,7 +501,7 @@ function checkScalar(type: GgufScalarType, v: unknown, where: string): void {
             ? typeof v === 'bigint' && v >= -(1n << 63n) && v <= I64_MAX
             : type === 'bool'
               ? typeof v === 'boolean'
-              : typeof v === 'string';
+              : typeof v === 'string' && !LONE_SURROGATE.test(v);
   if (!ok) throw new GgufFormatError('InvalidValue', where, `${typeof v} ${String(v)} is not a valid ${type} value`);
 }
 
@@ -526,6 +528,7 @@ export function writeGguf(metadata: ReadonlyMap<string, GgufValue>, tensors: rea
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   for (const [key, v] of metadata) {
     if (typeof key !== 'string' || key === '') throw new GgufFormatError('EmptyKey', String(key), 'a metadata key must be a non-empty string');
+    if (LONE_SURROGATE.test(key)) throw new GgufFormatError('InvalidUtf8', key, 'the key is not valid Unicode (a lone surrogate)');
     const typeId = GGUF_VALUE_TYPES.indexOf(v?.type);
     if (typeId < 0) throw new GgufFormatError('InvalidValueType', key, `value type ${JSON.stringify(v?.type)} is not one of ${GGUF_VALUE_TYPES.join(', ')}`);
     w.string(key);
@@ -553,6 +556,7 @@ export function writeGguf(metadata: ReadonlyMap<string, GgufValue>, tensors: rea
   const names = new Set<string>();
   let offset = 0;
   for (const t of tensors) {
+    if (typeof t.name !== 'string' || LONE_SURROGATE.test(t.name)) throw new GgufFormatError('InvalidName', String(t.name), 'a tensor name must be a string of valid Unicode');
     const nameBytes = new TextEncoder().encode(t.name).length;
     if (nameBytes >= GGML_MAX_NAME) {
       throw new GgufFormatError('InvalidName', t.name, `the name is ${nameBytes} bytes; GGUF (ggml) allows at most ${GGML_MAX_NAME - 1}: rename the tensor`);

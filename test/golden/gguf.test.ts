@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QK8_0, q8_0ScaleValue } from '../../src/format/q8_0.js';
-import { Tensor, dequantize, loadCompressedTensors, readSafetensors, writeSafetensors } from '../../src/index.js';
+import type { Tensor} from '../../src/index.js';
+import { dequantize, loadCompressedTensors, readSafetensors, writeSafetensors } from '../../src/index.js';
 import { readGguf } from '../../src/io/gguf.js';
 import { ggufToSafetensors, safetensorsToGguf } from '../../src/io/gguf-convert.js';
 
