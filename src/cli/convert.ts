@@ -31,6 +31,8 @@ export interface ConvertFileOptions {
   architecture?: string;
   /** Globs of layer names (without `.weight`) kept in float in the GGUF. */
   ignore?: readonly string[];
+  /** Toward safetensors: Hugging Face tensor names (llama, qwen2) instead of GGUF's. */
+  hfNames?: boolean;
 }
 
 /** What `convertFile` did: the lines the CLI prints, and warnings (weights kept in float, dequantized tensors). */
@@ -57,6 +59,9 @@ export async function convertFile(input: string, output: string, options: Conver
   if (direction === null) {
     throw new FormatError(`convert: cannot tell the direction from '${input}' and '${output}'; one must end in .gguf and the other in .safetensors`);
   }
+  if (direction === 'safetensors-to-gguf' && options.hfNames === true) {
+    throw new FormatError('convert: --hf-names applies when reading GGUF (a file converted with it maps its names back by itself)');
+  }
   const bytes = new Uint8Array(await readFile(input));
   let out: Uint8Array;
   const lines: string[] = [];
@@ -65,7 +70,7 @@ export async function convertFile(input: string, output: string, options: Conver
     if (options.architecture !== undefined || (options.ignore ?? []).length > 0) {
       throw new FormatError('convert: --arch and --ignore apply only when writing GGUF');
     }
-    const st = ggufToSafetensors(bytes);
+    const st = ggufToSafetensors(bytes, { names: options.hfNames === true ? 'hf' : 'gguf' });
     out = writeSafetensors(st.tensors, st.metadata);
     warnings = st.warnings;
     lines.push(

@@ -41,6 +41,8 @@ convert: between GGUF v3 and safetensors, the direction from the extensions.
   --type <t>                   q8_0 (default; the only GGUF type written)
   --arch <name>                general.architecture (e.g. llama); default: from a GGUF origin
   --ignore <glob>              layers to keep in float in the GGUF (repeatable)
+  --hf-names                   GGUF -> safetensors: Hugging Face tensor names (llama, qwen2; llama's
+                               q/k rows un-permuted); converting back restores GGUF's
   -q, --quiet                  no summary
 
 Exit codes: 0 ok, 1 bad input (one-line reason), 2 usage error.`;
@@ -136,6 +138,7 @@ async function convertCommand(args: string[], out: NodeJS.WriteStream, err: Node
       type: { type: 'string', default: 'q8_0' },
       arch: { type: 'string' },
       ignore: { type: 'string', multiple: true },
+      'hf-names': { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
   });
@@ -148,7 +151,7 @@ async function convertCommand(args: string[], out: NodeJS.WriteStream, err: Node
     throw new UsageError(`convert: cannot tell the direction from '${input}' and '${output}'; one must end in .gguf, the other in .safetensors`);
   }
   if (values.type !== 'q8_0') throw new UsageError(`--type must be q8_0 (the GGUF type this library writes), got '${values.type}'`);
-  const report = await convertFile(input, output, { ...(values.arch === undefined ? {} : { architecture: values.arch }), ignore: values.ignore ?? [] });
+  const report = await convertFile(input, output, { ...(values.arch === undefined ? {} : { architecture: values.arch }), ignore: values.ignore ?? [], hfNames: values['hf-names'] });
   for (const w of report.warnings) err.write(`int8-linear: warning: ${w}\n`);
   if (!values.quiet) out.write(`${report.lines.join('\n')}\nwrote ${output}\n`);
 }

@@ -65,17 +65,18 @@ function scalarFromJson(type: GgufScalarType, v: unknown, where: string): GgufSc
 
 /**
  * The `gguf` safetensors metadata value: GGUF metadata with types, each tensor's GGUF type and the
- * tensor order, as JSON `{ version, kv: [[key, type, value] | [key, 'arr', itemType, values]], tensors: [[name, type]] }`.
+ * tensor order, as JSON `{ version, names, kv: [[key, type, value] | [key, 'arr', itemType, values]], tensors: [[name, type]] }`
+ * (`names`: 'hf' when the safetensors tensors were renamed to Hugging Face names; `tensors` keeps GGUF's).
  *
  * Example:
  *   ggufMetadataJson(readGguf(bytes));   // '{"version":1,"kv":[["general.architecture","str","llama"],...],...}'
  */
-export function ggufMetadataJson(file: Pick<GgufFile, 'metadata' | 'tensors'>): string {
+export function ggufMetadataJson(file: Pick<GgufFile, 'metadata' | 'tensors'>, names: 'gguf' | 'hf' = 'gguf'): string {
   const kv: unknown[] = [];
   for (const [key, v] of file.metadata) {
     kv.push(v.type === 'arr' ? [key, 'arr', v.itemType, v.value.map((x) => scalarToJson(v.itemType, x))] : [key, v.type, scalarToJson(v.type, v.value)]);
   }
-  return JSON.stringify({ version: GGUF_METADATA_VERSION, kv, tensors: file.tensors.map((t) => [t.name, t.typeName]) });
+  return JSON.stringify({ version: GGUF_METADATA_VERSION, names, kv, tensors: file.tensors.map((t) => [t.name, t.typeName]) });
 }
 
 /**
@@ -85,8 +86,8 @@ export function ggufMetadataJson(file: Pick<GgufFile, 'metadata' | 'tensors'>): 
  * Example:
  *   parseGgufMetadataJson(st.metadata.gguf).metadata.get('general.architecture');   // { type: 'str', value: 'llama' }
  */
-export function parseGgufMetadataJson(text: string): { metadata: Map<string, GgufValue>; tensorTypes: Map<string, string> } {
-  let root: { version?: unknown; kv?: unknown; tensors?: unknown };
+export function parseGgufMetadataJson(text: string): { metadata: Map<string, GgufValue>; tensorTypes: Map<string, string>; names: 'gguf' | 'hf' } {
+  let root: { version?: unknown; kv?: unknown; tensors?: unknown; names?: unknown };
   try {
     root = JSON.parse(text) as typeof root;
   } catch (e) {
@@ -115,7 +116,112 @@ export function parseGgufMetadataJson(text: string): { metadata: Map<string, Ggu
     if (!Array.isArray(t) || typeof t[0] !== 'string' || typeof t[1] !== 'string') throw new FormatError(`gguf metadata: tensor entry ${JSON.stringify(t)} is not [name, type]`);
     tensorTypes.set(t[0], t[1]);
   }
-  return { metadata, tensorTypes };
+  if (root.names !== undefined && root.names !== 'gguf' && root.names !== 'hf') throw new FormatError(`gguf metadata: names is ${JSON.stringify(root.names)}; expected "gguf" or "hf"`);
+  return { metadata, tensorTypes, names: root.names === 'hf' ? 'hf' : 'gguf' };
+}
+
+// ---- Hugging Face names ----------------------------------------------------------------------
+
+/**
+ * GGUF tensor names and their Hugging Face names for the architectures this library maps ('llama',
+ * 'qwen2'), as llama.cpp's gguf-py `tensor_mapping.py` pairs them; `{N}` is the block number.
+ */
+const HF_TENSOR_NAMES: readonly (readonly [string, string])[] = [
+  ['token_embd.weight', 'model.embed_tokens.weight'],
+  ['output_norm.weight', 'model.norm.weight'],
+  ['output.weight', 'lm_head.weight'],
+  ['blk.{N}.attn_norm.weight', 'model.layers.{N}.input_layernorm.weight'],
+  ['blk.{N}.attn_q.weight', 'model.layers.{N}.self_attn.q_proj.weight'],
+  ['blk.{N}.attn_k.weight', 'model.layers.{N}.self_attn.k_proj.weight'],
+  ['blk.{N}.attn_v.weight', 'model.layers.{N}.self_attn.v_proj.weight'],
+  ['blk.{N}.attn_q.bias', 'model.layers.{N}.self_attn.q_proj.bias'],
+  ['blk.{N}.attn_k.bias', 'model.layers.{N}.self_attn.k_proj.bias'],
+  ['blk.{N}.attn_v.bias', 'model.layers.{N}.self_attn.v_proj.bias'],
+  ['blk.{N}.attn_output.weight', 'model.layers.{N}.self_attn.o_proj.weight'],
+  ['blk.{N}.ffn_norm.weight', 'model.layers.{N}.post_attention_layernorm.weight'],
+  ['blk.{N}.ffn_gate.weight', 'model.layers.{N}.mlp.gate_proj.weight'],
+  ['blk.{N}.ffn_up.weight', 'model.layers.{N}.mlp.up_proj.weight'],
+  ['blk.{N}.ffn_down.weight', 'model.layers.{N}.mlp.down_proj.weight'],
+];
+
+/** Architectures whose names `HF_TENSOR_NAMES` maps. */
+export const HF_NAME_ARCHITECTURES: readonly string[] = ['llama', 'qwen2'];
+
+/** A renaming between GGUF and Hugging Face names; `heads` when the rows are llama's rotary permutation. */
+type Rename = (name: string) => { name: string; heads: number | null } | null;
+
+function pattern(template: string): RegExp {
+  return new RegExp(`^${template.replace(/[.]/g, '\\.').replace('{N}', '(0|[1-9][0-9]*)')}$`);
+}
+
+const HF_PATTERNS = HF_TENSOR_NAMES.map(([g, h]) => ({ gguf: pattern(g), hf: pattern(h), g, h }));
+
+function headCount(metadata: ReadonlyMap<string, GgufValue>, key: string): number | null {
+  const v = metadata.get(key);
+  if (v === undefined) return null;
+  if (v.type !== 'u32' && v.type !== 'i32' && v.type !== 'u64') {
+    throw new FormatError(`gguf: ${key} is ${v.type}; mapping to Hugging Face names needs one head count for every layer (a u32)`);
+  }
+  return Number(v.value);
+}
+
+/**
+ * The GGUF -> Hugging Face renaming (`toHf`) and its inverse for the file's architecture. llama's
+ * attn_q / attn_k rows are stored permuted for rotary embeddings (convert_hf_to_gguf.py
+ * `LlamaModel.permute`, with `{arch}.attention.head_count` and `head_count_kv`): they are permuted back.
+ */
+function hfRenames(metadata: ReadonlyMap<string, GgufValue>): { toHf: Rename; toGguf: Rename } {
+  const arch = metadata.get('general.architecture')?.value;
+  if (typeof arch !== 'string' || !HF_NAME_ARCHITECTURES.includes(arch)) {
+    throw new FormatError(`gguf: Hugging Face names are known for architectures ${HF_NAME_ARCHITECTURES.join(', ')}, not '${String(arch)}'; keep the GGUF names`);
+  }
+  const nHead = arch === 'llama' ? headCount(metadata, `${arch}.attention.head_count`) : null;
+  const nKv = arch === 'llama' ? (headCount(metadata, `${arch}.attention.head_count_kv`) ?? nHead) : null;
+  const headsOf = (g: string): number | null => (g.endsWith('.attn_q.weight') ? nHead : g.endsWith('.attn_k.weight') ? nKv : null);
+  const needHeads = (g: string): number | null => {
+    const h = headsOf(g);
+    if (arch === 'llama' && (g.endsWith('.attn_q.weight') || g.endsWith('.attn_k.weight')) && h === null) {
+      throw new FormatError(`gguf: ${g} is stored permuted for rotary embeddings; un-permuting it needs llama.attention.head_count, which the file lacks`);
+    }
+    return h;
+  };
+  const rename = (from: 'gguf' | 'hf'): Rename => (name) => {
+    for (const p of HF_PATTERNS) {
+      const m = p[from].exec(name);
+      if (m === null) continue;
+      const block = m[1] ?? '';
+      const g = p.g.replace('{N}', block);
+      return { name: (from === 'gguf' ? p.h : p.g).replace('{N}', block), heads: needHeads(g) };
+    }
+    return null;
+  };
+  return { toHf: rename('gguf'), toGguf: rename('hf') };
+}
+
+/**
+ * llama's rotary row permutation (convert_hf_to_gguf.py `LlamaModel.permute`) of a tensor's rows,
+ * or its inverse (`toHf`): with head dim hd, GGUF row h·hd + 2j + i is Hugging Face row
+ * h·hd + i·hd/2 + j (i in {0, 1}, j < hd/2). Works on any dtype (int8 values, their scales, floats).
+ */
+function permuteRows(t: Tensor, heads: number, toHf: boolean, name: string): Tensor {
+  const rows = t.shape[0];
+  if (!(heads > 0) || rows % (2 * heads) !== 0) {
+    throw new FormatError(`gguf: ${name} has ${rows} rows, which ${heads} heads of even size cannot split; check the head counts in the metadata`);
+  }
+  const hd = rows / heads;
+  const width = t.data.length / rows;
+  const out = new (t.data.constructor as new (n: number) => typeof t.data)(t.data.length);
+  for (let h = 0; h < heads; h++) {
+    for (let j = 0; j < hd / 2; j++) {
+      for (let i = 0; i < 2; i++) {
+        const g = h * hd + 2 * j + i;
+        const r = h * hd + i * (hd / 2) + j;
+        const [to, from] = toHf ? [r, g] : [g, r];
+        (out as Int8Array).set((t.data as Int8Array).subarray(from * width, (from + 1) * width), to * width);
+      }
+    }
+  }
+  return new Tensor(out, t.shape, t.dtype);
 }
 
 // ---- GGUF -> safetensors ---------------------------------------------------------------------
@@ -147,8 +253,9 @@ export interface GgufToSafetensors {
  *   const bytes = writeSafetensors(st.tensors, st.metadata);
  *   loadCompressedTensors(bytes).layers['blk.0.attn_q'].weightScale.shape;   // [4096, 128]
  */
-export function ggufToSafetensors(source: Uint8Array | GgufFile): GgufToSafetensors {
+export function ggufToSafetensors(source: Uint8Array | GgufFile, options: { names?: 'gguf' | 'hf' } = {}): GgufToSafetensors {
   const file = source instanceof Uint8Array ? readGguf(source) : source;
+  const toHf = options.names === 'hf' ? hfRenames(file.metadata).toHf : null;
   const refused = file.tensors.filter((t) => t.type !== GGML_TYPE.Q8_0 && DTYPE_OF_GGML[t.type] === undefined);
   if (refused.length > 0) {
     throw new FormatError(
@@ -169,11 +276,16 @@ export function ggufToSafetensors(source: Uint8Array | GgufFile): GgufToSafetens
   };
   for (const t of file.tensors) {
     const bytes = file.data(t);
-    const layer = layerNameOf(t.name);
+    const renamed = toHf?.(t.name) ?? null;
+    if (toHf !== null && renamed === null) warnings.push(`${t.name}: no Hugging Face name for it; kept as is`);
+    const name = renamed?.name ?? t.name;
+    const heads = renamed?.heads ?? null;
+    const rows = (x: Tensor): Tensor => (heads === null ? x : permuteRows(x, heads, true, t.name));
+    const layer = layerNameOf(name);
     if (t.type !== GGML_TYPE.Q8_0) {
       const dtype = DTYPE_OF_GGML[t.type];
-      put(t.name, copyTensor(bytes, t.shape, dtype));
-      copied.push(t.name);
+      put(name, rows(copyTensor(bytes, t.shape, dtype)));
+      copied.push(name);
       if (layer !== null && t.shape.length === 2 && FLOAT_DTYPES.has(dtype)) floatWeights.push(layer);
       continue;
     }
@@ -182,18 +294,18 @@ export function ggufToSafetensors(source: Uint8Array | GgufFile): GgufToSafetens
     if (layer !== null && t.shape.length === 2) {
       const [out, inF] = t.shape;
       const names = compressedTensorsNames(layer);
-      put(names.weight, new Tensor(values, [out, inF], 'int8'));
-      put(names.weightScale, new Tensor(scaleBits, [out, inF / QK8_0], 'float16'));
+      put(names.weight, rows(new Tensor(values, [out, inF], 'int8')));
+      put(names.weightScale, rows(new Tensor(scaleBits, [out, inF / QK8_0], 'float16')));
       layers.push(layer);
       continue;
     }
     const w = new Float32Array(n);
     for (let b = 0; b < scaleBits.length; b++) q8_0DequantizeBlock(values, b * QK8_0, (b + 1) * QK8_0, q8_0ScaleValue(scaleBits[b]), w);
-    put(t.name, new Tensor(w, [...t.shape], 'float32'));
-    dequantized.push(t.name);
+    put(name, new Tensor(w, [...t.shape], 'float32'));
+    dequantized.push(name);
     warnings.push(`${t.name}: Q8_0 ${formatShape(t.shape)} is not a 2-D weight; stored dequantized as float32`);
   }
-  const metadata: Record<string, string> = { format: 'pt', gguf: ggufMetadataJson(file) };
+  const metadata: Record<string, string> = { format: 'pt', gguf: ggufMetadataJson(file, toHf !== null ? 'hf' : 'gguf') };
   if (layers.length > 0) {
     const scheme = { granularity: 'group', groupSize: QK8_0, range: 'restricted' } as const;
     const { config, int8Linear } = quantizationConfig(Object.fromEntries(layers.map((l) => [l, scheme])), floatWeights);
@@ -251,11 +363,12 @@ function setKv(m: Map<string, GgufValue>, key: string, v: GgufValue): void {
  *   const { bytes: gguf, report } = safetensorsToGguf(tensors, metadata, { architecture: 'llama' });
  */
 export function safetensorsToGguf(
-  tensors: Readonly<Record<string, Tensor>>,
+  input: Readonly<Record<string, Tensor>>,
   metadata: Readonly<Record<string, string>> | null,
   options: SafetensorsToGgufOptions = {},
 ): { bytes: Uint8Array; report: SafetensorsToGgufReport } {
   const carried = metadata?.gguf === undefined ? null : parseGgufMetadataJson(metadata.gguf);
+  const tensors = carried?.names === 'hf' ? ggufNamed(input, carried.metadata) : input;
   const kv = new Map<string, GgufValue>();
   const architecture = options.architecture ?? (carried?.metadata.get('general.architecture')?.value as string | undefined);
   if (architecture === undefined) {
@@ -335,6 +448,20 @@ export function safetensorsToGguf(
     setKv(kv, 'general.quantization_version', { type: 'u32', value: GGML_QNT_VERSION });
   }
   return { bytes: writeGguf(kv, specs), report };
+}
+
+/** Tensors with Hugging Face names renamed back to GGUF's (and llama's q / k rows permuted again), scales with their weights. */
+function ggufNamed(tensors: Readonly<Record<string, Tensor>>, metadata: ReadonlyMap<string, GgufValue>): Record<string, Tensor> {
+  const { toGguf } = hfRenames(metadata);
+  const out: Record<string, Tensor> = Object.create(null);
+  for (const [name, t] of Object.entries(tensors)) {
+    const scale = name.endsWith('.weight_scale');
+    const r = toGguf(scale ? name.slice(0, -'_scale'.length) : name);
+    const to = r === null ? name : scale ? `${r.name}_scale` : r.name;
+    if (to in out) throw new FormatError(`gguf: tensors '${name}' and another both map to the GGUF name '${to}'`);
+    out[to] = r?.heads == null ? t : permuteRows(t, r.heads, false, name);
+  }
+  return out;
 }
 
 /**

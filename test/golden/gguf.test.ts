@@ -54,7 +54,7 @@ describe('GGUF in: Q8_0 becomes per-group int8, bit for bit with ggml (rich.gguf
   });
 
   it('int8 values and float16 scales exactly as stored, in the (out, in) orientation', () => {
-    expect(st.layers).toEqual(['token_embd', 'blk.0.attn_q']);
+    expect(st.layers).toEqual(['token_embd', 'blk.0.attn_q', 'blk.0.attn_k']);
     for (const layer of st.layers) {
       const w = st.tensors[`${layer}.weight`];
       const s = st.tensors[`${layer}.weight_scale`];
@@ -68,8 +68,8 @@ describe('GGUF in: Q8_0 becomes per-group int8, bit for bit with ggml (rich.gguf
     // Row 0 of attn_q: 127 then the ties -14.5, -13.5, -12.5 rounded away from zero (ties-to-even gives -14, -14, -12).
     const q = st.tensors['blk.0.attn_q.weight'].data as Int8Array;
     expect([...q.subarray(0, 4)]).toEqual([127, -15, -14, -13]);
-    // Row 1: the all-zero block keeps d = 0 (not EPS) and q = 0.
-    expect((st.tensors['blk.0.attn_q.weight_scale'].data as Uint16Array)[2]).toBe(0);
+    // The all-zero block (row 1 of the Hugging Face weight, row 2 after llama's permutation) keeps d = 0 (not EPS).
+    expect((st.tensors['blk.0.attn_q.weight_scale'].data as Uint16Array)[4]).toBe(0);
   });
 
   it('loads as QuantizedLinear layers whose dequantized weights are dequantize_row_q8_0', () => {
@@ -97,7 +97,7 @@ describe('GGUF in: Q8_0 becomes per-group int8, bit for bit with ggml (rich.gguf
   it('round trip: GGUF -> safetensors file -> GGUF is the same file, byte for byte', () => {
     const back = readSafetensors(writeSafetensors(st.tensors, st.metadata));
     const { bytes: again, report } = safetensorsToGguf(back.tensors, back.metadata);
-    expect(report.repacked).toEqual(['token_embd.weight', 'blk.0.attn_q.weight']);
+    expect(report.repacked).toEqual(['token_embd.weight', 'blk.0.attn_q.weight', 'blk.0.attn_k.weight']);
     expect(report.quantized).toEqual([]);
     expectSameBytes(again, bytes, 'rich.gguf round trip');
   });
@@ -145,5 +145,32 @@ describe('GGUF out: quantize_row_q8_0_ref bit for bit (model.safetensors -> mode
     expect(block(3, 1).dBits).toBe(0x3c02); // d = 1 + 3 * 2^-11: up to 1 + 2^-9
     expect(block(4, 0).dBits).toBe(0); // d ~ 1e-11 underflows half; q keeps +-127 as ggml computes
     expect(Math.max(...block(4, 0).q.map(Math.abs))).toBe(127);
+  });
+});
+
+describe('GGUF in with Hugging Face names (llama): rename, and undo the rotary permutation of q / k rows', () => {
+  const bytes = fixture('rich.gguf');
+  const st = ggufToSafetensors(bytes, { names: 'hf' });
+
+  it('names as Hugging Face has them; unknown names kept with a warning', () => {
+    expect(Object.keys(st.tensors)).toEqual([
+      'model.embed_tokens.weight', 'model.embed_tokens.weight_scale', 'model.layers.0.input_layernorm.weight',
+      'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.q_proj.weight_scale',
+      'model.layers.0.self_attn.k_proj.weight', 'model.layers.0.self_attn.k_proj.weight_scale',
+      'model.layers.0.mlp.down_proj.weight', 'model.layers.0.mlp.up_proj.weight', 'blk.0.ids', 'model.norm.weight',
+    ]);
+    expect(st.warnings).toEqual(['blk.0.ids: no Hugging Face name for it; kept as is']);
+  });
+
+  it('q_proj / k_proj int8 values and scales are those of the unpermuted weights, bit for bit', () => {
+    for (const name of ['model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.k_proj.weight']) {
+      expectSameBytes(bits(st.tensors[name]), bits(expected[`${name}.q`]), `${name} int8`);
+      expectSameBytes(bits(st.tensors[`${name}_scale`]), bits(expected[`${name}.d`]), `${name} scales`);
+    }
+  });
+
+  it('converting back renames and permutes again: the same GGUF file, byte for byte', () => {
+    const back = readSafetensors(writeSafetensors(st.tensors, st.metadata));
+    expectSameBytes(safetensorsToGguf(back.tensors, back.metadata).bytes, bytes, 'rich.gguf via Hugging Face names');
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,10 +35,25 @@ describe('int8-linear convert', () => {
     const back = join(dir, 'rich-again.gguf');
     expect((await run('convert', join(FIXTURES, 'rich.gguf'), '-o', st)).code).toBe(0);
     const { layers } = loadCompressedTensors(new Uint8Array(readFileSync(st)));
-    expect(Object.keys(layers)).toEqual(['blk.0.attn_q', 'token_embd']);
+    expect(Object.keys(layers).sort()).toEqual(['blk.0.attn_k', 'blk.0.attn_q', 'token_embd']);
     expect(layers['blk.0.attn_q'].weightScale.shape).toEqual([8, 2]);
     expect((await run('convert', st, '-o', back, '-q')).code).toBe(0);
     expect(new Uint8Array(readFileSync(back))).toEqual(new Uint8Array(readFileSync(join(FIXTURES, 'rich.gguf'))));
+  });
+
+  it('--hf-names: Hugging Face names, and back to the same GGUF; a broken GGUF exits 1 naming the rule', async () => {
+    const st = join(dir, 'rich-hf.safetensors');
+    expect((await run('convert', join(FIXTURES, 'rich.gguf'), '-o', st, '--hf-names', '-q')).err).toBe('int8-linear: warning: blk.0.ids: no Hugging Face name for it; kept as is\n');
+    expect(Object.keys(loadCompressedTensors(new Uint8Array(readFileSync(st))).layers)).toContain('model.layers.0.self_attn.q_proj');
+    const back = join(dir, 'rich-hf.gguf');
+    expect((await run('convert', st, '-o', back, '-q')).code).toBe(0);
+    expect(new Uint8Array(readFileSync(back))).toEqual(new Uint8Array(readFileSync(join(FIXTURES, 'rich.gguf'))));
+    const cut = join(dir, 'cut.gguf');
+    writeFileSync(cut, readFileSync(join(FIXTURES, 'rich.gguf')).subarray(0, 3000));
+    const r = await run('convert', cut, '-o', join(dir, 'cut.safetensors'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^int8-linear: gguf: .*: DataOutOfBounds: /);
+    expect(existsSync(join(dir, 'cut.safetensors'))).toBe(false);
   });
 
   it('usage errors exit 2, bad input exits 1 with one line, and nothing is written', async () => {

@@ -28,7 +28,9 @@ Files (all committed; CI never runs Python):
   BF16, F32 and I32 tensors (what the reader and GGUF -> safetensors must take apart bit for bit).
 - experts-q8_0.gguf: a 3-D Q8_0 tensor (2 experts), which converts to float32 (dequantized).
 - expected.safetensors: per Q8_0 tensor X of rich.gguf and experts-q8_0.gguf, `X.q` (I8, PyTorch
-  shape), `X.d` (F16 bits, (rows, in / 32)) and `X.deq` (F32, dequantize_row_q8_0).
+  shape), `X.d` (F16 bits, (rows, in / 32)) and `X.deq` (F32, dequantize_row_q8_0); and for the
+  Hugging Face names of rich.gguf's attn_q / attn_k (stored with llama's rotary row permutation,
+  convert_hf_to_gguf.py `LlamaModel.permute`), `.q` and `.d` of the unpermuted weights.
 """
 import json
 import os
@@ -150,6 +152,15 @@ def bf16_values(x):
     return (np.frombuffer(bf16_bytes(x), dtype="<u2").astype(np.uint32) << 16).view(np.float32).reshape(np.shape(x))
 
 
+def llama_permute(weights, n_head, n_head_kv):
+    """convert_hf_to_gguf.py LlamaModel.permute: HF q_proj / k_proj rows -> GGUF attn_q / attn_k rows."""
+    if n_head_kv is not None and n_head != n_head_kv:
+        n_head = n_head_kv
+    return (weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
+            .swapaxes(1, 2)
+            .reshape(weights.shape))
+
+
 def edge_weight(rng):
     """(8, 64): two blocks per row; each row exercises one edge of quantize_row_q8_0_ref."""
     w = rng.standard_normal((8, 64)).astype(np.float32)
@@ -220,6 +231,11 @@ def main():
     # --- GGUF -> safetensors (in) --------------------------------------------------------------
     expected = []
 
+    def expect_q8_0(name, x):
+        """The int8 values and half scales of quantizing x directly (for the Hugging Face names)."""
+        qs, d = quantize_q8_0(np.asarray(x, dtype=np.float32))
+        expected.extend([(f"{name}.q", "I8", qs.shape, qs.tobytes()), (f"{name}.d", "F16", d.shape, d.astype("<f2").tobytes())])
+
     def q8_0_tensor(name, x):
         qs, d = quantize_q8_0(np.asarray(x, dtype=np.float32))
         expected.extend([
@@ -236,6 +252,8 @@ def main():
         ("llama.block_count", "u32", 1),
         ("llama.context_length", "u32", 2048),
         ("llama.rope.freq_base", "f32", 10000.0),
+        ("llama.attention.head_count", "u32", 1),
+        ("llama.attention.head_count_kv", "u32", 2),
         ("llama.attention.layer_norm_rms_epsilon", "f32", float(np.float32(1e-5))),
         ("test.u8", "u8", 255),
         ("test.i8", "i8", -128),
@@ -260,10 +278,18 @@ def main():
         ("general.quantization_version", "u32", 2),
     ]
     ids = np.arange(12, dtype=np.int32) - 6
+    # attn_q / attn_k are stored with llama's rotary row permutation of the Hugging Face q_proj / k_proj
+    # (q: 1 head of 8 rows, k: 2 kv heads of 8 rows; head dims of 8 make the permutation differ from
+    # its inverse); quantizing per row commutes with permuting rows, so the Hugging Face int8 values
+    # are the quantization of the unpermuted weights.
+    k_hf = rng.standard_normal((16, 64)).astype(np.float32)
+    expect_q8_0("model.layers.0.self_attn.q_proj.weight", q_w)
+    expect_q8_0("model.layers.0.self_attn.k_proj.weight", k_hf)
     rich_tensors = [
         q8_0_tensor("token_embd.weight", embd),
         ("blk.0.attn_norm.weight", F32, norm.shape, norm.tobytes()),
-        q8_0_tensor("blk.0.attn_q.weight", q_w),
+        q8_0_tensor("blk.0.attn_q.weight", llama_permute(q_w, 1, 1)),
+        q8_0_tensor("blk.0.attn_k.weight", llama_permute(k_hf, 1, 2)),
         ("blk.0.ffn_down.weight", F16, down.shape, down.astype("<f2").tobytes()),
         ("blk.0.ffn_up.weight", BF16, up.shape, bf16_bytes(up_f32)),
         ("blk.0.ids", I32, (3, 4), ids.tobytes()),
