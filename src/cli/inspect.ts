@@ -1,6 +1,17 @@
 import { compressedTensorsInfo, layerScheme } from '../io/compressed-tensors.js';
+import { parseGgufMetadataJson } from '../io/gguf-convert.js';
 import { openSafetensors } from '../io/node.js';
 import { formatBytes, shapeText, table } from './format.js';
+
+/** One line for the `gguf` metadata entry (which holds the whole GGUF metadata, tokenizer included). */
+function ggufSummary(text: string): string {
+  try {
+    const { metadata, tensorTypes, names } = parseGgufMetadataJson(text);
+    return `${metadata.size} GGUF metadata pairs (general.architecture ${String(metadata.get('general.architecture')?.value)}), ${tensorTypes.size} GGUF tensors, ${names} names`;
+  } catch (e) {
+    return `${text.slice(0, 80)}... (${(e as Error).message})`;
+  }
+}
 
 /**
  * The text of `int8-linear inspect <file>`: size, metadata, every tensor (dtype, shape, bytes) and,
@@ -20,7 +31,7 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
     if (metadata !== null) {
       out.push('', 'metadata:');
       for (const [k, v] of Object.entries(metadata)) {
-        out.push(`  ${k}: ${k === 'quantization_config' && config !== null ? `compressed-tensors, format ${config.format}, ${Object.keys(config.config_groups).length} group(s), ignore [${config.ignore.join(', ')}]` : v}`);
+        out.push(`  ${k}: ${k === 'quantization_config' && config !== null ? `compressed-tensors, format ${config.format}, ${Object.keys(config.config_groups).length} group(s), ignore [${config.ignore.join(', ')}]` : k === 'gguf' ? ggufSummary(v) : v}`);
       }
     }
     const byName = new Map(entries.map((e) => [e.name, e]));
