@@ -1,4 +1,4 @@
-import { FormatError, QuantizationError } from '../errors.js';
+import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.js';
 import { QK8_0, joinQ8_0, q8_0DequantizeBlock, q8_0ScaleValue, quantizeRowsQ8_0, splitQ8_0 } from '../format/q8_0.js';
 import { Tensor, formatShape, numel, type DType } from '../tensor.js';
 import { compressedTensorsInfo, compressedTensorsNames, layerScheme, quantizationConfig } from './compressed-tensors.js';
@@ -254,8 +254,10 @@ export interface GgufToSafetensors {
  *   loadCompressedTensors(bytes).layers['blk.0.attn_q'].weightScale.shape;   // [4096, 128]
  */
 export function ggufToSafetensors(source: Uint8Array | GgufFile, options: { names?: 'gguf' | 'hf' } = {}): GgufToSafetensors {
+  checkOptions('ggufToSafetensors', options, ['names'], FormatError);
+  const names = options.names === undefined ? 'gguf' : oneOf('ggufToSafetensors: names', options.names, ['gguf', 'hf'], FormatError);
   const file = source instanceof Uint8Array ? readGguf(source) : source;
-  const toHf = options.names === 'hf' ? hfRenames(file.metadata).toHf : null;
+  const toHf = names === 'hf' ? hfRenames(file.metadata).toHf : null;
   const refused = file.tensors.filter((t) => t.type !== GGML_TYPE.Q8_0 && DTYPE_OF_GGML[t.type] === undefined);
   if (refused.length > 0) {
     throw new FormatError(
@@ -367,6 +369,10 @@ export function safetensorsToGguf(
   metadata: Readonly<Record<string, string>> | null,
   options: SafetensorsToGgufOptions = {},
 ): { bytes: Uint8Array; report: SafetensorsToGgufReport } {
+  checkOptions('safetensorsToGguf', options, ['architecture', 'ignore'], FormatError);
+  if (options.ignore !== undefined && typeof options.ignore !== 'function') {
+    throw new FormatError(`safetensorsToGguf: ignore must be a function (layer name) => boolean, got ${typeof options.ignore}`);
+  }
   const carried = metadata?.gguf === undefined ? null : parseGgufMetadataJson(metadata.gguf);
   const tensors = carried?.names === 'hf' ? ggufNamed(input, carried.metadata) : input;
   const kv = new Map<string, GgufValue>();

@@ -230,6 +230,8 @@ describe('safetensors -> GGUF orientation and refusals', () => {
 
   it('refusals name the tensor and the fix', () => {
     expect(() => safetensorsToGguf({ 'fc.weight': fc.weight }, null)).toThrow(/general.architecture is unknown; pass it/);
+    expect(() => safetensorsToGguf({ 'fc.weight': fc.weight }, null, { arch: 'llama' } as never)).toThrow(/unknown option "arch"/);
+    expect(() => ggufToSafetensors(new Uint8Array(0), { names: 'toString' as never })).toThrow(/names "toString" is not one of 'gguf', 'hf'/);
     expect(() => safetensorsToGguf({ 'fc.weight': fc.weight }, null, { architecture: 'Llama-3' })).toThrow(/\[a-z0-9\]\+/);
     expect(() => safetensorsToGguf({ m: new Tensor(new Uint8Array(4), [4], 'uint8') }, null, { architecture: 'x' })).toThrow(/'m' is uint8/);
     const nan = new Tensor(new Float32Array(32).fill(1), [1, 32]);
