@@ -135,14 +135,13 @@ export function quantizeRowsQ8_0(x: Float32Array, out: Uint8Array, outOffset = 0
     d[b] = q8_0ScaleOf(amax);
     if (q8_0ScaleBits(d[b]) === 0x7c00) return false;
   }
-  const view = new DataView(out.buffer, out.byteOffset + outOffset, nb * Q8_0_BLOCK_BYTES);
   const q = new Int8Array(x.length);
+  const bits = new Uint16Array(nb);
   for (let b = 0; b < nb; b++) {
     q8_0QuantizeBlock(x, b * QK8_0, (b + 1) * QK8_0, d[b], q);
-    const at = b * Q8_0_BLOCK_BYTES;
-    view.setUint16(at, q8_0ScaleBits(d[b]), true);
-    for (let j = 0; j < QK8_0; j++) view.setInt8(at + 2 + j, q[b * QK8_0 + j]);
+    bits[b] = q8_0ScaleBits(d[b]);
   }
+  out.set(joinQ8_0(q, bits), outOffset);
   return true;
 }
 
@@ -159,11 +158,12 @@ export function splitQ8_0(blocks: Uint8Array, n: number): { values: Int8Array; s
   const nb = n / QK8_0;
   const values = new Int8Array(n);
   const scaleBits = new Uint16Array(nb);
-  const view = new DataView(blocks.buffer, blocks.byteOffset, nb * Q8_0_BLOCK_BYTES);
+  const s8 = new Int8Array(blocks.buffer, blocks.byteOffset, nb * Q8_0_BLOCK_BYTES);
   for (let b = 0; b < nb; b++) {
     const at = b * Q8_0_BLOCK_BYTES;
-    scaleBits[b] = view.getUint16(at, true);
-    values.set(new Int8Array(blocks.buffer, blocks.byteOffset + at + 2, QK8_0), b * QK8_0);
+    scaleBits[b] = blocks[at] | (blocks[at + 1] << 8);
+    const o = b * QK8_0;
+    for (let j = 0; j < QK8_0; j++) values[o + j] = s8[at + 2 + j];
   }
   return { values, scaleBits };
 }
@@ -179,11 +179,13 @@ export function splitQ8_0(blocks: Uint8Array, n: number): { values: Int8Array; s
 export function joinQ8_0(values: Int8Array, scaleBits: Uint16Array): Uint8Array {
   const nb = scaleBits.length;
   const out = new Uint8Array(nb * Q8_0_BLOCK_BYTES);
-  const view = new DataView(out.buffer);
+  const s8 = new Int8Array(out.buffer);
   for (let b = 0; b < nb; b++) {
     const at = b * Q8_0_BLOCK_BYTES;
-    view.setUint16(at, scaleBits[b], true);
-    out.set(new Uint8Array(values.buffer, values.byteOffset + b * QK8_0, QK8_0), at + 2);
+    out[at] = scaleBits[b] & 0xff;
+    out[at + 1] = scaleBits[b] >>> 8;
+    const o = b * QK8_0;
+    for (let j = 0; j < QK8_0; j++) s8[at + 2 + j] = values[o + j];
   }
   return out;
 }

@@ -170,6 +170,7 @@ const SCALAR_BYTES: Readonly<Record<GgufScalarType, number>> = {
 };
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const ENCODER = new TextEncoder();
 /** A JS string that is not valid Unicode (UTF-8 cannot encode a lone surrogate; TextEncoder would replace it). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const I64_MAX = (1n << 63n) - 1n;
@@ -349,8 +350,9 @@ export function readGguf(bytes: Uint8Array): GgufFile {
   const raw: { info: Omit<GgufTensorInfo, 'offset'>; offset: bigint }[] = [];
   for (let i = 0; i < Number(nTensors); i++) {
     const name = r.string(`tensor #${i}`, 'the tensor name');
-    if (new TextEncoder().encode(name).length >= GGML_MAX_NAME) {
-      throw new GgufFormatError('InvalidName', name, `the name is ${new TextEncoder().encode(name).length} bytes; ggml allows at most ${GGML_MAX_NAME - 1}`);
+    const nameBytes = ENCODER.encode(name).length;
+    if (nameBytes >= GGML_MAX_NAME) {
+      throw new GgufFormatError('InvalidName', name, `the name is ${nameBytes} bytes; ggml allows at most ${GGML_MAX_NAME - 1}`);
     }
     if (names.has(name)) throw new GgufFormatError('DuplicateTensor', name, 'two tensors have this name');
     names.add(name);
@@ -447,7 +449,7 @@ class Writer {
     this.fixed(8, (d) => d.setBigUint64(0, BigInt(v), true));
   }
   string(s: string): void {
-    const b = new TextEncoder().encode(s);
+    const b = ENCODER.encode(s);
     this.u64(b.length);
     this.push(b);
   }
@@ -557,7 +559,7 @@ export function writeGguf(metadata: ReadonlyMap<string, GgufValue>, tensors: rea
   let offset = 0;
   for (const t of tensors) {
     if (typeof t.name !== 'string' || LONE_SURROGATE.test(t.name)) throw new GgufFormatError('InvalidName', String(t.name), 'a tensor name must be a string of valid Unicode');
-    const nameBytes = new TextEncoder().encode(t.name).length;
+    const nameBytes = ENCODER.encode(t.name).length;
     if (nameBytes >= GGML_MAX_NAME) {
       throw new GgufFormatError('InvalidName', t.name, `the name is ${nameBytes} bytes; GGUF (ggml) allows at most ${GGML_MAX_NAME - 1}: rename the tensor`);
     }
