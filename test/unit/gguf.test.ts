@@ -1,3 +1,4 @@
+import { getFloat16, setFloat16 } from '@petamoriken/float16';
 import { describe, expect, it } from 'vitest';
 import { QK8_0, joinQ8_0, q8_0DequantizeBlock, q8_0ScaleBits, q8_0ScaleOf, quantizeRowsQ8_0, roundHalfAwayFromZero, splitQ8_0 } from '../../src/format/q8_0.js';
 import { FormatError, Generator, Linear, QuantizationError, QuantizedLinear, Tensor, loadCompressedTensors, readSafetensors, saveCompressedTensors, writeSafetensors } from '../../src/index.js';
@@ -263,5 +264,47 @@ describe('safetensors -> GGUF orientation and refusals', () => {
 
   it('QK8_0 is 32', () => {
     expect(QK8_0).toBe(32);
+  });
+});
+
+describe('q8_0ScaleBits: float32 -> half, round to nearest even (against @petamoriken/float16)', () => {
+  it('agrees on every half value, the float32 neighbours of every midpoint, specials and random floats', () => {
+    const view = new DataView(new ArrayBuffer(2));
+    const reference = (x: number): number => {
+      setFloat16(view, 0, x, true);
+      return view.getUint16(0, true);
+    };
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    const probe: number[] = [0, -0, Infinity, -Infinity, 65504, 65519.99, 65520, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0000001, 2 ** -26, 6.1e-5, 3e38];
+    for (let h = 0; h < 0x7c00; h++) {
+      view.setUint16(0, h, true);
+      const v = getFloat16(view, 0, true);
+      f[0] = v;
+      const at = u[0];
+      for (const delta of h === 0 ? [0, 1] : [-1, 0, 1]) {
+        u[0] = at + delta;
+        probe.push(f[0], -f[0]);
+      }
+      // the midpoint to the next half, and its float32 neighbours
+      view.setUint16(0, h + 1, true);
+      f[0] = (v + getFloat16(view, 0, true)) / 2;
+      const mid = u[0];
+      for (const delta of [-1, 0, 1]) {
+        u[0] = mid + delta;
+        probe.push(f[0]);
+      }
+    }
+    let seed = 12345;
+    for (let i = 0; i < 200_000; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      u[0] = seed;
+      if (Number.isFinite(f[0])) probe.push(f[0]);
+    }
+    for (const x of probe) {
+      const got = q8_0ScaleBits(x);
+      const want = reference(x);
+      if (got !== want) throw new Error(`q8_0ScaleBits(${x}) = 0x${got.toString(16)}, @petamoriken/float16 gives 0x${want.toString(16)}`);
+    }
   });
 });
