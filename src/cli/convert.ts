@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import picomatch from 'picomatch';
 import { FormatError } from '../errors.js';
 import { ggufToSafetensors, safetensorsToGguf } from '../io/gguf-convert.js';
+import { openRegularFile } from '../io/node-files.js';
 import { writeFileAtomic } from '../io/node.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { formatBytes } from './format.js';
@@ -33,6 +33,8 @@ export interface ConvertFileOptions {
   ignore?: readonly string[];
   /** Toward safetensors: Hugging Face tensor names (llama, qwen2) instead of GGUF's. */
   hfNames?: boolean;
+  /** Aborting it stops the conversion and removes the temporary file (the CLI's SIGINT). */
+  signal?: AbortSignal;
 }
 
 /** What `convertFile` did: the lines the CLI prints, and warnings (weights kept in float, dequantized tensors). */
@@ -47,8 +49,9 @@ export interface ConvertReport {
 /**
  * Converts between a safetensors file and a GGUF v3 file (Q8_0), the direction from the extensions:
  * GGUF -> safetensors gives per-group (32) int8 layers with the half scales as stored; safetensors ->
- * GGUF quantizes each 2-D weight as ggml's quantize_row_q8_0_ref. The input is read whole; the output
- * is written atomically (a temporary file renamed into place).
+ * GGUF quantizes each 2-D weight as ggml's quantize_row_q8_0_ref. The input (a regular file) is read
+ * whole; the output is written atomically with the `quantize` command's file-safety rules (never the
+ * input under any name, never a device, FIFO or folder; a symlink is written through).
  *
  * Example:
  *   const r = await convertFile('model.safetensors', 'model-q8_0.gguf', { architecture: 'llama' });
@@ -62,7 +65,15 @@ export async function convertFile(input: string, output: string, options: Conver
   if (direction === 'safetensors-to-gguf' && options.hfNames === true) {
     throw new FormatError('convert: --hf-names applies when reading GGUF (a file converted with it maps its names back by itself)');
   }
-  const bytes = new Uint8Array(await readFile(input));
+  // A regular file only (a FIFO or device is refused, never read); its identity keeps the output
+  // from replacing it under another name (a hard link, a symlink).
+  const { fh, id } = await openRegularFile(input);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fh.readFile());
+  } finally {
+    await fh.close();
+  }
   let out: Uint8Array;
   const lines: string[] = [];
   let warnings: readonly string[];
@@ -89,9 +100,13 @@ export async function convertFile(input: string, output: string, options: Conver
     warnings = r.report.warnings;
     lines.push(`${r.report.quantized.length} weights quantized to Q8_0, ${r.report.repacked.length} int8 layers repacked, ${r.report.copied.length} tensors copied`);
   }
-  await writeFileAtomic(output, async (fh) => {
-    await fh.write(out);
-  });
+  await writeFileAtomic(
+    output,
+    async (w) => {
+      await w.write(out);
+    },
+    { keep: [id], ...(options.signal === undefined ? {} : { signal: options.signal }) },
+  );
   lines.push(`file: ${formatBytes(bytes.length)} -> ${formatBytes(out.length)}`);
   return { direction, lines, warnings: [...warnings], bytesIn: bytes.length, bytesOut: out.length };
 }

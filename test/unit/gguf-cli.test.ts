@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +55,22 @@ describe('int8-linear convert', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^int8-linear: gguf: .*: DataOutOfBounds: /);
     expect(existsSync(join(dir, 'cut.safetensors'))).toBe(false);
+  });
+
+  it("quantize's file-safety rules: the input under another name, or a FIFO, is refused", async () => {
+    const copy = join(dir, 'copy.gguf');
+    copyFileSync(join(FIXTURES, 'rich.gguf'), copy);
+    const alias = join(dir, 'alias.safetensors');
+    linkSync(copy, alias);
+    const r = await run('convert', copy, '-o', alias);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/is the input .*same device and inode/);
+    expect(new Uint8Array(readFileSync(copy))).toEqual(new Uint8Array(readFileSync(join(FIXTURES, 'rich.gguf'))));
+    const fifo = join(dir, 'pipe.gguf');
+    execFileSync('mkfifo', [fifo]);
+    const f = await run('convert', fifo, '-o', join(dir, 'pipe.safetensors'));
+    expect(f.code).toBe(1);
+    expect(f.err).toMatch(/is a FIFO \(named pipe\), not a regular file/);
   });
 
   it('usage errors exit 2, bad input exits 1 with one line, and nothing is written', async () => {
