@@ -217,3 +217,27 @@ export function joinQ8_0(values: Int8Array, scaleBits: Uint16Array): Uint8Array 
   }
   return out;
 }
+
+/**
+ * The GGUF Q8_0 row of the format table (`FORMATS['gguf-q8_0']`): ggml's own arithmetic, not the
+ * int8 rows' (no EPS: an all-zero block has d = 0; ties away from zero; blocks of 32 fixed by the
+ * format). `scaleOf` gives the float32 d that quantization divides by; the file stores it as half
+ * (`scaleDtype`), and dequantization takes the stored value (`q8_0StoredScale`).
+ *
+ * Shape: none (a description of a format).
+ *
+ * Example:
+ *   GGUF_Q8_0.scaleOf(127);   // 1
+ */
+export const GGUF_Q8_0 = {
+  id: 'gguf-q8_0',
+  bits: 8,
+  qmin: -127,
+  qmax: 127,
+  divisor: 127,
+  blockSize: QK8_0,
+  scaleDtype: 'float16',
+  scaleOf: q8_0ScaleOf,
+  quantizeBlock: q8_0QuantizeBlock,
+  dequantizeBlock: q8_0DequantizeBlock,
+} as const;
