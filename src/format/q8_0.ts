@@ -1,4 +1,5 @@
 import { getFloat16 } from '@petamoriken/float16';
+import type { WeightFormat } from './formats.js';
 
 /**
  * GGUF / ggml Q8_0, defined once, exactly as ggml has it (ggml-common.h `block_q8_0`,
@@ -229,7 +230,7 @@ export function joinQ8_0(values: Int8Array, scaleBits: Uint16Array): Uint8Array 
  * Example:
  *   GGUF_Q8_0.scaleOf(127);   // 1
  */
-export const GGUF_Q8_0 = {
+export const GGUF_Q8_0: WeightFormat = {
   id: 'gguf-q8_0',
   bits: 8,
   qmin: -127,
@@ -240,4 +241,4 @@ export const GGUF_Q8_0 = {
   scaleOf: q8_0ScaleOf,
   quantizeBlock: q8_0QuantizeBlock,
   dequantizeBlock: q8_0DequantizeBlock,
-} as const;
+};

@@ -1,5 +1,6 @@
 import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.js';
-import { QK8_0, joinQ8_0, q8_0DequantizeBlock, q8_0ScaleValue, quantizeRowsQ8_0, splitQ8_0 } from '../format/q8_0.js';
+import { FORMATS, dequantizeBlocks } from '../format/formats.js';
+import { QK8_0, joinQ8_0, q8_0ScaleValue, quantizeRowsQ8_0, splitQ8_0 } from '../format/q8_0.js';
 import { Tensor, formatShape, numel, type DType } from '../tensor.js';
 import { compressedTensorsInfo, compressedTensorsNames, layerScheme, quantizationConfig } from './compressed-tensors.js';
 import { GGML_TYPE, GGML_TYPES, readGguf, writeGguf, type GgufFile, type GgufScalar, type GgufScalarType, type GgufTensorSpec, type GgufValue } from './gguf.js';
@@ -302,14 +303,14 @@ export function ggufToSafetensors(source: Uint8Array | GgufFile, options: { name
       continue;
     }
     const w = new Float32Array(n);
-    for (let b = 0; b < scaleBits.length; b++) q8_0DequantizeBlock(values, b * QK8_0, (b + 1) * QK8_0, q8_0ScaleValue(scaleBits[b]), w);
+    dequantizeBlocks(values, Float32Array.from(scaleBits, q8_0ScaleValue), QK8_0, FORMATS['gguf-q8_0'], w);
     put(name, new Tensor(w, [...t.shape], 'float32'));
     dequantized.push(name);
     warnings.push(`${t.name}: Q8_0 ${formatShape(t.shape)} is not a 2-D weight; stored dequantized as float32`);
   }
   const metadata: Record<string, string> = { format: 'pt', gguf: ggufMetadataJson(file, toHf !== null ? 'hf' : 'gguf') };
   if (layers.length > 0) {
-    const scheme = { granularity: 'group', groupSize: QK8_0, range: 'restricted' } as const;
+    const scheme = { granularity: 'group', groupSize: QK8_0, range: 'restricted', bits: 8 } as const;
     const { config, int8Linear } = quantizationConfig(Object.fromEntries(layers.map((l) => [l, scheme])), floatWeights);
     metadata.quantization_config = JSON.stringify(config);
     metadata.int8_linear = int8Linear;

@@ -76,7 +76,7 @@ describe('GGUF in: Q8_0 becomes per-group int8, bit for bit with ggml (rich.gguf
     const { layers } = loadCompressedTensors(writeSafetensors(st.tensors, st.metadata));
     for (const name of st.layers) {
       const l = layers[name];
-      expect(l.scheme).toEqual({ granularity: 'group', groupSize: 32, range: 'restricted' });
+      expect(l.scheme).toEqual({ granularity: 'group', groupSize: 32, range: 'restricted', bits: 8 });
       const deq = dequantize({ ...l.scheme, values: l.weight, scale: l.weightScale });
       expectSameBytes(bits(deq), bits(expected[`${name}.weight.deq`]), `${name} dequantized`);
     }

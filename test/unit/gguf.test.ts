@@ -1,6 +1,7 @@
 import { getFloat16, setFloat16 } from '@petamoriken/float16';
 import { describe, expect, it } from 'vitest';
 import { QK8_0, joinQ8_0, q8_0DequantizeBlock, q8_0ScaleBits, q8_0ScaleOf, quantizeRowsQ8_0, roundHalfAwayFromZero, splitQ8_0 } from '../../src/format/q8_0.js';
+import { FORMATS } from '../../src/format/formats.js';
 import { FormatError, Generator, Linear, QuantizationError, QuantizedLinear, Tensor, loadCompressedTensors, readSafetensors, saveCompressedTensors, writeSafetensors } from '../../src/index.js';
 import { GGML_TYPE, GgufFormatError, readGguf, writeGguf, type GgufRule, type GgufValue } from '../../src/io/gguf.js';
 import { ggufToSafetensors, safetensorsToGguf } from '../../src/io/gguf-convert.js';
@@ -262,8 +263,12 @@ describe('safetensors -> GGUF orientation and refusals', () => {
     expect(() => ggufToSafetensors(bytes)).toThrow(/2 tensor\(s\) .*: a \(q4_0\), b \(q4_K\)/);
   });
 
-  it('QK8_0 is 32', () => {
+  it('Q8_0 is a row of the format table with ggml arithmetic', () => {
     expect(QK8_0).toBe(32);
+    expect(FORMATS['gguf-q8_0']).toMatchObject({ id: 'gguf-q8_0', qmin: -127, qmax: 127, blockSize: 32, scaleDtype: 'float16' });
+    const q = new Int8Array(2);
+    FORMATS['gguf-q8_0'].quantizeBlock(Float32Array.of(2.5, -3.5), 0, 2, 1, q);
+    expect([...q]).toEqual([3, -4]); // the int8 rows give [2, -4]
   });
 });
 
