@@ -53,15 +53,22 @@ export class BackendError extends Int8LinearError {
  *   class Tensor { static readonly [Symbol.hasInstance] = brandedInstanceCheck(this, 'Tensor'); }
  *   require('int8-linear').Tensor.zeros([2]) instanceof (await import('int8-linear')).Tensor;   // true
  */
-export function brandedInstanceCheck<T>(Class: abstract new (...args: never[]) => T, name: string): (value: unknown) => value is T {
+export function brandedInstanceCheck(Class: abstract new (...args: never[]) => unknown, name: string): BrandedInstanceCheck {
   const brand = Symbol.for(`int8-linear.${name}`);
   Object.defineProperty(Class.prototype, brand, { value: true });
   const ordinary = Function.prototype[Symbol.hasInstance];
-  return function hasInstance(this: unknown, value: unknown): value is T {
+  return function hasInstance<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
     if (this !== Class) return ordinary.call(this, value);
     return (typeof value === 'object' || typeof value === 'function') && value !== null && (value as Record<symbol, unknown>)[brand] === true;
   };
 }
+
+/**
+ * The type of a class's `[Symbol.hasInstance]` made by `brandedInstanceCheck`: it narrows `x instanceof C`
+ * to the instance type of the class on the right, so a subclass (`class MyError extends FormatError`)
+ * narrows to itself, not to the class that declared the check.
+ */
+export type BrandedInstanceCheck = <T>(this: abstract new (...args: never[]) => T, value: unknown) => value is T;
 
 /** One of the error classes above, for helpers that throw the caller's kind of error. */
 export type ErrorClass = new (message: string) => Int8LinearError;
