@@ -1,7 +1,16 @@
 import { FormatError } from '../errors.js';
 import { compressedTensorsInfo, layerScheme, type QuantizationConfig } from '../io/compressed-tensors.js';
-import { openSafetensors } from '../io/node.js';
+import { tensorName } from '../format/names.js';
+import { openSafetensors, type SafetensorsFile } from '../io/node.js';
 import { formatBytes, printable, shapeText, table } from './format.js';
+
+/** The [out, in] a pack-quantized layer's `weight_shape` holds, or null if it is not two integers. */
+async function packedShape(file: SafetensorsFile, name: string): Promise<number[] | null> {
+  const e = file.header.entries.find((x) => x.name === tensorName(name, 'weightShape'));
+  if (e === undefined || (e.dtype !== 'I64' && e.dtype !== 'I32') || e.shape.reduce((a, b) => a * b, 1) !== 2) return null;
+  const t = await file.read(e.name);
+  return Array.from(t.data as ArrayLike<number | bigint>, Number);
+}
 
 /**
  * The text of `int8-linear inspect <file>`: size, metadata, every tensor (dtype, shape, bytes) and,
@@ -44,12 +53,17 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
     for (const e of entries) {
       if (!(e.name === 'weight_scale' || e.name.endsWith('.weight_scale'))) continue;
       const name = e.name.slice(0, Math.max(0, e.name.length - '.weight_scale'.length));
-      const w = byName.get(name === '' ? 'weight' : `${name}.weight`);
-      if (w === undefined || w.dtype !== 'I8' || w.shape.length !== 2) continue;
+      // int-quantized: an I8 (out, in) weight; pack-quantized: weight_packed with the (out, in) shape beside it.
+      const plain = byName.get(tensorName(name, 'weight'));
+      const packed = byName.get(tensorName(name, 'weightPacked'));
+      const w = plain !== undefined && plain.dtype === 'I8' && plain.shape.length === 2 ? plain : packed?.dtype === 'I32' && packed.shape.length === 2 ? packed : undefined;
+      if (w === undefined) continue;
+      const shape = w === packed ? await packedShape(file, name) : w.shape;
+      if (shape === null) continue;
       let text: string;
       try {
-        const s = layerScheme(name, w.shape, e.shape, config, ranges);
-        text = `int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`} ${s.range}`;
+        const s = layerScheme(name, shape, e.shape, config, ranges);
+        text = `int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`} ${s.range}${s.activations === 'int8' ? ' W8A8' : ''}${w === packed ? ` packed (${shape.join(', ')})` : ''}`;
       } catch (err) {
         if (!(err instanceof FormatError)) throw err;
         text = 'int8, scheme unreadable';

@@ -1,6 +1,8 @@
 import picomatch from 'picomatch';
 import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.js';
-import { SCALE_DTYPES, encodeScale, quantizationConfig, type QuantizationConfig, type ScaleDType } from '../io/compressed-tensors.js';
+import { COMPRESSED_TENSORS_FORMATS, SCALE_DTYPES, encodeScale, packInt8Rows, quantizationConfig, type CompressedTensorsFormat, type QuantizationConfig, type ScaleDType } from '../io/compressed-tensors.js';
+import { tensorName } from '../format/names.js';
+import type { ActivationMode } from '../nn/quantized-linear.js';
 import { openSafetensors, writeSafetensorsStream, type SafetensorsFile } from '../io/node.js';
 import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsSpec } from '../io/safetensors.js';
 import { SCHEME_KEYS, computeScale, dequantize, quantize, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
@@ -27,6 +29,10 @@ export interface QuantizeFileOptions extends QuantScheme {
   chunkBytes?: number;
   /** Called after each output tensor is written. */
   onProgress?: (done: number, total: number, name: string) => void;
+  /** Layout of weight-only layers: 'pack-quantized' (default, what vLLM loads) or 'int-quantized'. */
+  format?: CompressedTensorsFormat;
+  /** 'int8' writes W8A8 (int-quantized, dynamic per-token int8 input_activations); default 'float32' (weight-only). */
+  activations?: ActivationMode;
 }
 
 /** One quantized layer in the report. */
@@ -57,6 +63,8 @@ export interface QuantizeReport {
 
 interface Layer {
   name: string;
+  /** Whether the int8 values are written packed (pack-quantized) or as a plain I8 weight. */
+  packed: boolean;
   weight: SafetensorsEntry;
   scheme: ResolvedScheme;
   /** Largest |w| over the whole weight, for per-tensor scales (filled by the scale pass). */
@@ -143,7 +151,10 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
       const a = Math.abs(e);
       if (a > maxErr) maxErr = a;
     }
-    yield new Uint8Array(values.buffer, values.byteOffset, values.length);
+    if (layer.packed) {
+      const p = packInt8Rows(values, w.shape[0], cols);
+      yield new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+    } else yield new Uint8Array(values.buffer, values.byteOffset, values.length);
   }
   report.sqnrDb = 10 * Math.log10(signal / noise);
   report.maxAbsError = maxErr;
@@ -162,9 +173,12 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
  *   report.layers[0].scaleShape;   // [128, 1]
  */
 export async function quantizeSafetensorsFile(input: string, output: string, options: QuantizeFileOptions = {}): Promise<QuantizeReport> {
-  checkOptions('quantizeSafetensorsFile', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress'], QuantizationError);
-  const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, ...schemeOptions } = options;
+  checkOptions('quantizeSafetensorsFile', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress', 'format', 'activations'], QuantizationError);
+  const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, format = 'pack-quantized', activations = 'float32', ...schemeOptions } = options;
   oneOf('quantizeSafetensorsFile: scaleDtype', scaleDtype, SCALE_DTYPES, QuantizationError);
+  oneOf('quantizeSafetensorsFile: format', format, COMPRESSED_TENSORS_FORMATS, QuantizationError);
+  oneOf('quantizeSafetensorsFile: activations', activations, ['float32', 'int8'], QuantizationError);
+  const packed = format === 'pack-quantized' && activations === 'float32';
   const isIgnored = picomatch([...ignore].filter((g) => g !== ''), { dot: true });
   const file = await openSafetensors(input);
   try {
@@ -172,7 +186,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
       throw new FormatError(`${input} already has a quantization_config; quantize the float checkpoint instead`);
     }
     const layers = new Map<string, Layer>();
-    const byOutput = new Map<string, { kind: 'copy' | 'weight' | 'scale'; layer?: Layer; source?: SafetensorsEntry }>();
+    const byOutput = new Map<string, { kind: 'copy' | 'weight' | 'shape' | 'scale'; layer?: Layer; source?: SafetensorsEntry }>();
     const specs: SafetensorsSpec[] = [];
     const report: QuantizeReport = { layers: [], copied: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1, 'quantizeSafetensorsFile'), config: null };
     for (const e of file.entries) {
@@ -196,24 +210,32 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
       const scaleName = name === '' ? 'weight_scale' : `${name}.weight_scale`;
       const layer: Layer = {
         name,
+        packed,
         weight: e,
         scheme,
         absmax: 0,
         report: {
           name, shape: e.shape, dtype: e.dtype, scaleShape: sShape, sqnrDb: NaN, maxAbsError: NaN,
           bytesBefore: e.dataOffsets[1] - e.dataOffsets[0],
-          bytesAfter: out * inF + sShape.reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPE_BYTES[SAFETENSORS_DTYPE_OF[scaleDtype]],
+          bytesAfter: (packed ? out * Math.ceil(inF / 4) * 4 + 16 : out * inF) + sShape.reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPE_BYTES[SAFETENSORS_DTYPE_OF[scaleDtype]],
         },
       };
       layers.set(name, layer);
       report.layers.push(layer.report);
-      specs.push({ name: e.name, dtype: 'I8', shape: e.shape }, { name: scaleName, dtype: SAFETENSORS_DTYPE_OF[scaleDtype], shape: sShape });
-      byOutput.set(e.name, { kind: 'weight', layer });
+      const weightName = packed ? tensorName(name, 'weightPacked') : e.name;
+      specs.push({ name: weightName, dtype: packed ? 'I32' : 'I8', shape: packed ? [out, Math.ceil(inF / 4)] : e.shape });
+      if (packed) {
+        const shapeName = tensorName(name, 'weightShape');
+        specs.push({ name: shapeName, dtype: 'I64', shape: [2] });
+        byOutput.set(shapeName, { kind: 'shape', layer });
+      }
+      specs.push({ name: scaleName, dtype: SAFETENSORS_DTYPE_OF[scaleDtype], shape: sShape });
+      byOutput.set(weightName, { kind: 'weight', layer });
       if (byOutput.has(scaleName)) throw new FormatError(`${input} already has a tensor '${scaleName}'; is it already quantized?`);
       byOutput.set(scaleName, { kind: 'scale', layer });
     }
-    const schemes = Object.fromEntries([...layers].map(([n, l]) => [n, l.scheme]));
-    const { config, int8Linear } = quantizationConfig(schemes, report.ignored);
+    const schemes = Object.fromEntries([...layers].map(([n, l]) => [n, { ...l.scheme, activations }]));
+    const { config, int8Linear } = quantizationConfig(schemes, report.ignored, { format });
     report.config = config;
     const metadata = { format: 'pt', ...(file.metadata ?? {}), quantization_config: JSON.stringify(config), int8_linear: int8Linear };
     const plan = planSafetensors(specs, metadata);
@@ -226,6 +248,9 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
       if (what.kind === 'copy') {
         const size = e.dataOffsets[1] - e.dataOffsets[0];
         for (let at = 0; at < size; at += chunkBytes) yield await file.readBytes(e.name, at, Math.min(size, at + chunkBytes));
+      } else if (what.kind === 'shape') {
+        const [o, i] = (what.layer as Layer).weight.shape;
+        yield new Uint8Array(new BigInt64Array([BigInt(o), BigInt(i)]).buffer);
       } else if (what.kind === 'scale') yield* scaleBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
       else yield* weightBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
       onProgress?.(++done, plan.entries.length, e.name);

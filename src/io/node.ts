@@ -259,8 +259,8 @@ export async function saveCompressedTensorsFile(
     await fh.write(bytes);
   });
   if (options.configJson !== undefined) {
-    const schemes = Object.fromEntries(Object.entries(layers).map(([name, layer]) => [name, layer.scheme]));
-    await writeQuantizationConfigJson(options.configJson, quantizationConfig(schemes, options.ignore).config);
+    const schemes = Object.fromEntries(Object.entries(layers).map(([name, layer]) => [name, { ...layer.scheme, activations: layer.activations }]));
+    await writeQuantizationConfigJson(options.configJson, quantizationConfig(schemes, options.ignore, options.format === undefined ? {} : { format: options.format }).config);
   }
 }
 

@@ -88,7 +88,7 @@ describe('int8-linear quantize', () => {
     const out = sink();
     const tty = sink(true);
     expect(await main(['quantize', input, '-o', join(dir, 'tty.safetensors')], out, tty)).toBe(0);
-    expect(tty.text).toMatch(/\r\[#{30}\] 10\/10 /);
+    expect(tty.text).toMatch(/\r\[#{30}\] 12\/12 /); // 10 tensors, plus a weight_shape per packed layer
     const plain = sink();
     expect(await main(['quantize', input, '-o', join(dir, 'tty.safetensors')], sink(), plain)).toBe(0);
     expect(plain.text).toBe('');
@@ -144,7 +144,7 @@ describe('int8-linear quantize', () => {
     await run('quantize', input, '-o', join(dir, 'g.safetensors'), '--granularity', 'group', '--group-size', '4', '-q');
     const r = await run('inspect', join(dir, 'g.safetensors'));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/fc1\.weight\s+I8\s+\(24, 48\)\s+1\.13 KiB\s+int8 group 4 full, scale F32 \(24, 12\)/);
+    expect(r.out).toMatch(/fc1\.weight_packed\s+I32\s+\(24, 12\)\s+1\.13 KiB\s+int8 group 4 full packed \(24, 48\), scale F32 \(24, 12\)/);
     expect(r.out).toMatch(/steps\s+I64\s+\(1,\)/);
   });
 
