@@ -5,7 +5,7 @@ import { tensorName } from '../format/names.js';
 import type { ActivationMode } from '../nn/quantized-linear.js';
 import { openSafetensors, writeSafetensorsStream, type SafetensorsFile } from '../io/node.js';
 import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsSpec } from '../io/safetensors.js';
-import { SCHEME_KEYS, computeScale, dequantize, quantize, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
+import { SCHEME_KEYS, computeScaleFinite, dequantize, quantizeFinite, resolveScheme, scaleShape, type NonFiniteError, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
 import { Tensor } from '../tensor.js';
 
 /**
@@ -33,6 +33,8 @@ export interface QuantizeFileOptions extends QuantScheme {
   format?: CompressedTensorsFormat;
   /** 'int8' writes W8A8 (int-quantized, dynamic per-token int8 input_activations); default 'float32' (weight-only). */
   activations?: ActivationMode;
+  /** Aborting stops the conversion and removes the temporary file at once; input and any existing output are untouched. */
+  signal?: AbortSignal;
 }
 
 /** One quantized layer in the report. */
@@ -65,6 +67,8 @@ interface Layer {
   name: string;
   /** Whether the int8 values are written packed (pack-quantized) or as a plain I8 weight. */
   packed: boolean;
+  /** The input file's path, for messages. */
+  file: string;
   weight: SafetensorsEntry;
   scheme: ResolvedScheme;
   /** Largest |w| over the whole weight, for per-tensor scales (filled by the scale pass). */
@@ -85,12 +89,25 @@ function* rowBlocks(rows: number, cols: number, chunkBytes: number): Generator<[
   for (let r = 0; r < rows; r += step) yield [r, Math.min(rows, r + step)];
 }
 
-function absmaxOf(t: Tensor<'float32'>): number {
+/** The error for a NaN or ±Inf in rows [r0, ...) of a layer's weight: names the file, the layer and the element in the whole weight. */
+function nonFiniteIn(layer: Layer, r0: number): NonFiniteError {
+  return (value, _index, row, col) =>
+    new QuantizationError(
+      `${layer.file}: layer '${layer.name}' weight has a non-finite value ${value} at [${r0 + row}, ${col}]; ` +
+        `only finite weights can be quantized: fix the checkpoint, or leave the layer in float with --ignore '${layer.name}'`,
+    );
+}
+
+function absmaxOf(t: Tensor<'float32'>, nonFinite: NonFiniteError): number {
   const d = t.data;
   let m = 0;
   for (let i = 0; i < d.length; i++) {
     const a = Math.abs(d[i]);
-    if (a > m) m = a;
+    // !(a <= m) is true for a > m and for NaN; only then is the value checked.
+    if (!(a <= m)) {
+      if (!(a < Infinity)) throw nonFinite(d[i], i, Math.floor(i / t.shape[1]), i % t.shape[1]);
+      m = a;
+    }
   }
   return m;
 }
@@ -100,18 +117,18 @@ function absmaxOf(t: Tensor<'float32'>): number {
  * scale comes from the whole weight, so the block gets an extra row holding the weight's absmax:
  * `quantize` then derives exactly the whole-weight scale, and the extra row is dropped.
  */
-function quantizeRows(w: Tensor<'float32'>, layer: Layer): { values: Int8Array; scale: Tensor<'float32'> } {
+function quantizeRows(w: Tensor<'float32'>, layer: Layer, r0: number): { values: Int8Array; scale: Tensor<'float32'> } {
   const { scheme } = layer;
   const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
   if (scheme.granularity !== 'tensor') {
-    const q = quantize(w, opts);
+    const q = quantizeFinite(w, opts, nonFiniteIn(layer, r0));
     return { values: q.values.data, scale: q.scale };
   }
   const [rows, cols] = w.shape;
   const padded = new Float32Array((rows + 1) * cols);
   padded.set(w.data);
   padded[rows * cols] = layer.absmax;
-  const q = quantize(new Tensor(padded, [rows + 1, cols], 'float32'), opts);
+  const q = quantizeFinite(new Tensor(padded, [rows + 1, cols], 'float32'), opts, nonFiniteIn(layer, r0));
   return { values: q.values.data.subarray(0, rows * cols), scale: q.scale };
 }
 
@@ -120,14 +137,14 @@ async function* scaleBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTyp
   const [rows, cols] = weight.shape;
   const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
   if (scheme.granularity === 'tensor') {
-    for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) layer.absmax = Math.max(layer.absmax, absmaxOf(await rowsF32(file, weight, r0, r1)));
+    for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) layer.absmax = Math.max(layer.absmax, absmaxOf(await rowsF32(file, weight, r0, r1), nonFiniteIn(layer, r0)));
     // The scale of a weight whose absmax is `absmax` is the scale of the 1x1 weight [absmax].
-    const scale = computeScale(new Tensor(new Float32Array([layer.absmax]), [1, 1], 'float32'), { ...opts, granularity: 'tensor' });
+    const scale = computeScaleFinite(new Tensor(new Float32Array([layer.absmax]), [1, 1], 'float32'), { ...opts, granularity: 'tensor' }, nonFiniteIn(layer, 0));
     yield tensorBytes(encodeScale(scale, dtype, layer.name));
     return;
   }
   for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) {
-    yield tensorBytes(encodeScale(computeScale(await rowsF32(file, weight, r0, r1), opts), dtype, layer.name));
+    yield tensorBytes(encodeScale(computeScaleFinite(await rowsF32(file, weight, r0, r1), opts, nonFiniteIn(layer, r0)), dtype, layer.name));
   }
 }
 
@@ -139,7 +156,7 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
   let maxErr = 0;
   for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) {
     const w = await rowsF32(file, weight, r0, r1);
-    const { values, scale } = quantizeRows(w, layer);
+    const { values, scale } = quantizeRows(w, layer, r0);
     // Errors are those of what is stored: int8 times the scale as saved (rounded if f16/bf16).
     const stored = encodeScale(scale, dtype, layer.name).toFloat32();
     const back = dequantize({ ...scheme, values: new Tensor(values, w.shape, 'int8'), scale: stored }).data;
@@ -164,7 +181,9 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
  * Quantizes every 2-D float `*.weight` of a safetensors file that is not ignored to int8, in the
  * compressed-tensors layout, copying every other tensor byte for byte in its dtype. Streams: a
  * block of rows at a time (`chunkBytes`), so memory does not grow with the file or the tensor.
- * The output is written atomically and never over the input.
+ * The output is written atomically (`writeFileAtomic`'s rules: never a device, FIFO or folder, a
+ * symlink written through, permission bits kept) and never over the input under any name (same
+ * device and inode is refused).
  *
  * Shape: weight (out, in) -> weight int8 (out, in) + weight_scale (1,) | (out, 1) | (out, in / g).
  *
@@ -173,8 +192,8 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
  *   report.layers[0].scaleShape;   // [128, 1]
  */
 export async function quantizeSafetensorsFile(input: string, output: string, options: QuantizeFileOptions = {}): Promise<QuantizeReport> {
-  checkOptions('quantizeSafetensorsFile', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress', 'format', 'activations'], QuantizationError);
-  const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, format = 'pack-quantized', activations = 'float32', ...schemeOptions } = options;
+  checkOptions('quantizeSafetensorsFile', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress', 'signal', 'format', 'activations'], QuantizationError);
+  const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, signal, format = 'pack-quantized', activations = 'float32', ...schemeOptions } = options;
   oneOf('quantizeSafetensorsFile: scaleDtype', scaleDtype, SCALE_DTYPES, QuantizationError);
   oneOf('quantizeSafetensorsFile: format', format, COMPRESSED_TENSORS_FORMATS, QuantizationError);
   oneOf('quantizeSafetensorsFile: activations', activations, ['float32', 'int8'], QuantizationError);
@@ -211,6 +230,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
       const layer: Layer = {
         name,
         packed,
+        file: input,
         weight: e,
         scheme,
         absmax: 0,
@@ -254,7 +274,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
       } else if (what.kind === 'scale') yield* scaleBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
       else yield* weightBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
       onProgress?.(++done, plan.entries.length, e.name);
-    });
+    }, { keep: [file.id], ...(signal === undefined ? {} : { signal }) });
     return report;
   } finally {
     await file.close();
