@@ -13,7 +13,7 @@ export function formatBytes(n: number): string {
 }
 
 /** '(128, 64)' */
-export function shapeText(shape: readonly number[]): string {
+export function shapeText(shape: readonly (number | bigint)[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }
 

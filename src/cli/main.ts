@@ -59,7 +59,8 @@ export function formatQuantizeReport(r: QuantizeReport): string {
     `scheme: int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`}, range ${s.range}`,
     table(['layer', 'weight', 'scale', 'SQNR dB', 'max |err|', 'before', 'after'], rows, [3, 4, 5, 6]),
     `${r.layers.length} layers quantized, ${r.copied.length} tensors copied unchanged` +
-      (r.ignored.length > 0 ? ` (ignored: ${r.ignored.join(', ')})` : ''),
+      (r.ignored.length > 0 ? ` (ignored: ${r.ignored.join(', ')})` : '') +
+      (r.notQuantizable.length > 0 ? `; copied, not a float dtype this tool quantizes: ${r.notQuantizable.join(', ')}` : ''),
     `file: ${formatBytes(r.bytesIn)} -> ${formatBytes(r.bytesOut)} (${fixed(r.bytesIn / r.bytesOut, 2)}x smaller)`,
   ].join('\n');
 }

@@ -54,6 +54,8 @@ export interface QuantizeReport {
   layers: LayerReport[];
   /** Tensors copied unchanged. */
   copied: string[];
+  /** 2-D `*.weight` tensors copied unchanged because their dtype is not a float dtype this tool quantizes (F8_*, F4, BOOL, ...). */
+  notQuantizable: string[];
   /** Linear-shaped weights left in float because an ignore glob matched. */
   ignored: string[];
   bytesIn: number;
@@ -207,13 +209,16 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
     const layers = new Map<string, Layer>();
     const byOutput = new Map<string, { kind: 'copy' | 'weight' | 'shape' | 'scale'; layer?: Layer; source?: SafetensorsEntry }>();
     const specs: SafetensorsSpec[] = [];
-    const report: QuantizeReport = { layers: [], copied: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1, 'quantizeSafetensorsFile'), config: null };
+    const report: QuantizeReport = { layers: [], copied: [], notQuantizable: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1, 'quantizeSafetensorsFile'), config: null };
     for (const e of file.entries) {
       const isWeight = (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && FLOAT_DTYPES.has(e.dtype) && e.shape[1] > 0;
       const name = e.name.slice(0, Math.max(0, e.name.length - '.weight'.length));
       if (isWeight && ignore.length > 0 && isIgnored(name)) report.ignored.push(name);
       if (!isWeight || report.ignored.at(-1) === name) {
-        specs.push({ name: e.name, dtype: e.dtype, shape: e.shape });
+        if (!isWeight && (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && !FLOAT_DTYPES.has(e.dtype)) {
+          report.notQuantizable.push(`${e.name} (${e.dtype})`);
+        }
+        specs.push({ name: e.name, dtype: e.dtype, shape: e.exactShape ?? e.shape });
         byOutput.set(e.name, { kind: 'copy', source: e });
         report.copied.push(e.name);
         continue;

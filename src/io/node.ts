@@ -12,11 +12,16 @@ import type { Tensor } from '../tensor.js';
 import { SAVE_KEYS, loadCompressedTensors, quantizationConfig, saveCompressedTensors, type LoadedCompressedTensors, type SaveCompressedTensorsOptions } from './compressed-tensors.js';
 import {
   SAFETENSORS_DTYPE_OF,
+  SafetensorsFormatError,
+  checkSafetensorsPlan,
   parseSafetensorsHeader,
   planSafetensors,
   readHeaderSize,
   tensorBytes,
-  tensorFromBytes,
+  isTensorEntry,
+  rawTensor,
+  tensorOverBytes,
+  type RawTensor,
   type SafetensorsEntry,
   type SafetensorsHeader,
   type SafetensorsPlan,
@@ -65,9 +70,18 @@ export class SafetensorsFile {
   static async open(path: string): Promise<SafetensorsFile> {
     const { fh, id, size } = await openRegularFile(path);
     try {
-      const prefix = await readFully(fh, Math.min(8, size), 0);
-      const n = readHeaderSize(prefix, size);
-      const header = parseSafetensorsHeader(await readFully(fh, n, 8), size);
+      let header: SafetensorsHeader;
+      try {
+        const prefix = await readFully(fh, Math.min(8, size), 0);
+        const n = readHeaderSize(prefix, size);
+        header = parseSafetensorsHeader(await readFully(fh, n, 8), size);
+      } catch (e) {
+        if (!(e instanceof SafetensorsFormatError)) throw e;
+        // A shard index is JSON whatever its first bytes say; name it by its file name too.
+        throw /\.index\.json$/i.test(path) && e.tensor === null
+          ? new SafetensorsFormatError(e.rule, null, 'this is a sharded checkpoint\'s index (*.index.json), not a safetensors file: it lists which shard holds each tensor (its weight_map); open the shard files it names instead', path)
+          : e.inFile(path);
+      }
       return new SafetensorsFile(path, size, header, id, fh, new Map(header.entries.map((e) => [e.name, e])));
     } catch (e) {
       await fh.close();
@@ -108,16 +122,25 @@ export class SafetensorsFile {
     return readFully(this.fh, stop - start, this.header.dataStart + e.dataOffsets[0] + start);
   }
 
-  /** Tensor `name` as a Tensor (dtypes as `readSafetensors`). */
+  /**
+   * Tensor `name` as a Tensor (dtypes as `readSafetensors`; the others only through `readBytes`).
+   * The bytes are read straight into the Tensor's own buffer: memory peaks at one copy of the tensor.
+   */
   async read(name: string): Promise<Tensor> {
-    return tensorFromBytes(this.entry(name), await this.readBytes(name));
+    const e = this.entry(name);
+    if (!isTensorEntry(e)) return tensorOverBytes(e, new Uint8Array(0));
+    return tensorOverBytes(e, await this.readBytes(name));
   }
 
-  /** Every tensor, read one by one (the whole file ends up in memory). */
-  async readAll(): Promise<Record<string, Tensor>> {
-    const out: Record<string, Tensor> = Object.create(null);
-    for (const e of this.entries) out[e.name] = await this.read(e.name);
-    return out;
+  /** Every tensor, read one by one (the whole file ends up in memory), split as `readSafetensors` splits them. */
+  async readAll(): Promise<{ tensors: Record<string, Tensor>; raw: Record<string, RawTensor> }> {
+    const tensors: Record<string, Tensor> = Object.create(null);
+    const raw: Record<string, RawTensor> = Object.create(null);
+    for (const e of this.entries) {
+      if (isTensorEntry(e)) tensors[e.name] = await this.read(e.name);
+      else raw[e.name] = rawTensor(e, await this.readBytes(e.name));
+    }
+    return { tensors, raw };
   }
 
   close(): Promise<void> {
@@ -145,10 +168,10 @@ export function openSafetensors(path: string): Promise<SafetensorsFile> {
  * Example:
  *   const { tensors, metadata } = await readSafetensorsFile('examples/digits/mlp.safetensors');
  */
-export async function readSafetensorsFile(path: string): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> | null }> {
+export async function readSafetensorsFile(path: string): Promise<{ tensors: Record<string, Tensor>; raw: Record<string, RawTensor>; metadata: Record<string, string> | null }> {
   const f = await openSafetensors(path);
   try {
-    return { tensors: await f.readAll(), metadata: f.metadata };
+    return { ...(await f.readAll()), metadata: f.metadata };
   } finally {
     await f.close();
   }
@@ -208,7 +231,8 @@ export type TensorBytes = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint
 
 /**
  * Streams a planned safetensors file to `path`, atomically: `data(entry)` is called once per tensor,
- * in file order, and must give exactly that tensor's bytes, at once or in pieces.
+ * in file order, and must give exactly that tensor's bytes, at once or in pieces. The plan is checked
+ * with the reader's rules first (`checkSafetensorsPlan`): a plan the reader would refuse writes nothing.
  *
  * Example:
  *   const plan = planSafetensors([{ name: 'w', dtype: 'F32', shape: [2, 3] }]);
@@ -221,6 +245,8 @@ export async function writeSafetensorsStream(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const { signal } = options;
+  // Before the file exists: what its own reader would refuse is never written.
+  checkSafetensorsPlan(plan);
   await writeFileAtomic(path, async (fh) => {
     await fh.write(plan.header);
     for (const e of plan.entries) {

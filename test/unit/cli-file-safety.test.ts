@@ -141,7 +141,7 @@ describe('replacing an existing output', () => {
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readlinkSync(link)).toBe('target.safetensors');
     expect(statSync(target).mode & 0o777).toBe(0o640);
-    expect((await openSafetensors(target).then(async (f) => { await f.close(); return f.entries.length; }))).toBe(3);
+    expect((await openSafetensors(target).then(async (f) => { await f.close(); return f.entries.length; }))).toBe(4); // weight_packed, weight_shape, weight_scale, bias
     const dangling = join(dir, 'dangling.safetensors');
     symlinkSync('missing/nowhere.safetensors', dangling);
     expectRefused(await run('quantize', input, '-o', dangling, '-q'), /dangling\.safetensors is a symlink that leads to no file/);
@@ -220,7 +220,7 @@ describe('many tensors, pipes, non-finite weights', () => {
     expect(table(['tensor', 'dtype'], rows).split('\n')).toHaveLength(200_002);
     const layer = { name: 'l', shape: [1, 2], dtype: 'F32', scaleShape: [1, 1], sqnrDb: 40, maxAbsError: 1e-3, bytesBefore: 8, bytesAfter: 6 };
     const report: QuantizeReport = {
-      layers: Array.from({ length: 150_000 }, () => layer), copied: [], ignored: [], bytesIn: 1, bytesOut: 1,
+      layers: Array.from({ length: 150_000 }, () => layer), copied: [], notQuantizable: [], ignored: [], bytesIn: 1, bytesOut: 1,
       scheme: { granularity: 'channel', groupSize: null, range: 'full' } as QuantizeReport['scheme'], config: null,
     };
     expect(formatQuantizeReport(report)).toContain('150000 layers quantized');
