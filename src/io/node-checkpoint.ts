@@ -18,7 +18,7 @@ export interface CheckpointSource {
   kind: 'file' | 'folder';
   /** The folder holding the shards (and config.json, if any). */
   dir: string;
-  /** Shard paths, in index order. */
+  /** Shard paths, in file-name order (= shard order for Hugging Face names). */
   shards: string[];
   /** The index's weight_map (tensor -> shard file name), or null without an index. */
   weightMap: Record<string, string> | null;
@@ -65,7 +65,8 @@ async function readIndex(path: string): Promise<{ shards: string[]; weightMap: R
     if (!files.includes(file)) files.push(file);
   }
   if (files.length === 0) throw new FormatError(`${path}: the weight_map is empty`);
-  return { shards: files.map((f) => join(dirname(path), f)), weightMap };
+  // Shard names sort in shard order (model-00001-of-...); the weight_map is usually sorted by tensor name.
+  return { shards: files.sort().map((f) => join(dirname(path), f)), weightMap };
 }
 
 /**
