@@ -42,6 +42,10 @@ export {
   compressedTensorsNames,
   layerScheme,
   INT8_LINEAR_FORMAT_VERSION,
+  packInt8Rows,
+  unpackInt8Rows,
+  COMPRESSED_TENSORS_FORMATS,
+  COMPRESSED_TENSORS_VERSION,
 } from './io/compressed-tensors.js';
 export type {
   QuantizationConfig,
@@ -50,4 +54,5 @@ export type {
   SaveCompressedTensorsOptions,
   LoadedCompressedTensors,
   ScaleDType,
+  CompressedTensorsFormat,
 } from './io/compressed-tensors.js';
