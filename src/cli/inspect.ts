@@ -1,6 +1,7 @@
 import { FormatError } from '../errors.js';
 import { compressedTensorsInfo, layerScheme, type QuantizationConfig } from '../io/compressed-tensors.js';
 import { tensorName } from '../format/names.js';
+import { resolveCheckpoint } from '../io/node-checkpoint.js';
 import { openSafetensors, type SafetensorsFile } from '../io/node.js';
 import { formatBytes, printable, shapeText, table } from './format.js';
 
@@ -22,7 +23,7 @@ async function packedShape(file: SafetensorsFile, name: string): Promise<number[
  * Example:
  *   console.log(await inspectSafetensorsFile('/tmp/mlp-int8.safetensors'));
  */
-export async function inspectSafetensorsFile(path: string): Promise<string> {
+export async function inspectSafetensorsFile(path: string, folderConfig: unknown = null): Promise<string> {
   const file = await openSafetensors(path);
   try {
     const { entries, metadata } = file;
@@ -33,7 +34,7 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
     let ranges: Readonly<Record<string, unknown>> = {};
     let unreadable: string | null = null;
     try {
-      ({ config, ranges } = compressedTensorsInfo(metadata));
+      ({ config, ranges } = compressedTensorsInfo(metadata, folderConfig));
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
       unreadable = e.message;
@@ -82,4 +83,34 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
   } finally {
     await file.close();
   }
+}
+
+/**
+ * The text of `int8-linear inspect <in>` for any input `quantize` takes: a `.safetensors` file (with
+ * the quantization_config of a config.json beside it when its metadata has none), or a Hugging Face
+ * folder / index: a summary line (shards, config.json's model_type and quantization_config), then
+ * each shard as `inspectSafetensorsFile` lists it, schemes read from config.json.
+ *
+ * Example:
+ *   console.log(await inspectCheckpoint('Llama-int8/'));
+ */
+export async function inspectCheckpoint(path: string): Promise<string> {
+  const source = await resolveCheckpoint(path);
+  const q = source.config?.quantization_config ?? null;
+  if (source.kind === 'file') return inspectSafetensorsFile(path, q);
+  const type = typeof source.config?.model_type === 'string' ? `model_type ${source.config.model_type}, ` : '';
+  let summary = 'no quantization_config';
+  if (q !== null) {
+    try {
+      const { config } = compressedTensorsInfo(null, q);
+      summary = config === null ? summary : `quantization_config: compressed-tensors, format ${config.format}, ${Object.keys(config.config_groups).length} group(s), ignore [${config.ignore.join(', ')}]`;
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      summary = `quantization_config unreadable: ${e.message}`;
+    }
+  }
+  const head = `${printable(path)}: ${source.shards.length} shard(s)${source.weightMap === null ? '' : `, index of ${Object.keys(source.weightMap).length} tensors`}; config.json: ${printable(type + summary)}`;
+  const parts = [head];
+  for (const shard of source.shards) parts.push('', await inspectSafetensorsFile(shard, q));
+  return parts.join('\n');
 }

@@ -142,13 +142,22 @@ export function planCheckpoint(entries: readonly CheckpointEntry[], options: Pla
     }
   }
   if (problems.length > 0) {
-    throw new QuantizationError(
-      `${problems.length} layer(s) cannot be quantized as asked; nothing was written:\n  ${problems.join('\n  ')}\n` +
-        'fix the scheme, or keep these layers in float with --ignore <name>',
-    );
+    throw preflightError(problems, 'fix the scheme, or keep these layers in float with --ignore <name>');
   }
   for (const u of user) if (!u.used) plan.warnings.push(`--ignore ${JSON.stringify(u.pattern)} matches no quantizable layer`);
   return plan;
+}
+
+/**
+ * The pre-flight error: every problem in the message (one per line) and in `problems`, so the CLI
+ * can print each on its own line.
+ *
+ * Example:
+ *   throw preflightError(["layer 'a' ...: in_features 30 is not divisible by groupSize 16"], 'fix the scheme');
+ */
+export function preflightError(problems: readonly string[], hint: string): QuantizationError {
+  const e = new QuantizationError(`${problems.length} layer(s) cannot be quantized as asked; nothing was written; ${hint}:\n  ${problems.join('\n  ')}`);
+  return Object.assign(e, { problems: [...problems] });
 }
 
 /**

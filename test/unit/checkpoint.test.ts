@@ -58,7 +58,8 @@ describe('planCheckpoint', () => {
     }
     expect(err).toBeInstanceOf(QuantizationError);
     const msg = (err as Error).message;
-    expect(msg).toMatch(/^3 layer\(s\) cannot be quantized as asked; nothing was written/);
+    expect(msg).toMatch(/^3 layer\(s\) cannot be quantized as asked; nothing was written; fix the scheme/);
+    expect((err as { problems: string[] }).problems).toHaveLength(3);
     expect(msg).toMatch(/model\.safetensors: layer 'a' BF16 \(8, 30\): in_features 30 is not divisible by groupSize 16/);
     expect(msg).toMatch(/layer 'c' BF16 \(8, 50\)/);
     expect(msg).toMatch(/layer 'd' .*bias of shape \(5\) fits neither/);
