@@ -85,8 +85,10 @@ export function formatQuantizeReport(r: QuantizeReport): string {
       (r.conv1d.length > 0 ? ` (Conv1D kept in float: ${r.conv1d.join(', ')})` : '') +
       (r.notQuantizable.length > 0 ? `; copied, not a float dtype this tool quantizes: ${r.notQuantizable.join(', ')}` : ''),
     // int8 is 1 byte per weight: 4x below F32 but only 2x below the F16/BF16 most checkpoints ship in.
-    `weights: ${formatBytes(before)} ${r.sourceDtypes.join('/')} -> ${formatBytes(after)} int8 + scales (${fixed(before / after, 2)}x; ` +
-      `int8 is about ${r.sourceDtypes.every((d) => d === 'F32') ? '4x smaller than F32' : r.sourceDtypes.some((d) => d === 'F32' || d === 'F64') ? '2x smaller than F16/BF16, 4x than F32' : '2x smaller than F16/BF16 (4x only from F32)'})`,
+    r.layers.length === 0
+      ? 'weights: none quantized'
+      : `weights: ${formatBytes(before)} ${r.sourceDtypes.join('/')} -> ${formatBytes(after)} int8 + scales (${fixed(before / after, 2)}x; ` +
+        `int8 is about ${r.sourceDtypes.every((d) => d === 'F32') ? '4x smaller than F32' : r.sourceDtypes.some((d) => d === 'F32' || d === 'F64') ? '2x smaller than F16/BF16, 4x than F32' : '2x smaller than F16/BF16 (4x only from F32)'})`,
     `checkpoint: ${formatBytes(r.bytesIn)} -> ${formatBytes(r.bytesOut)} (${fixed(r.bytesIn / r.bytesOut, 2)}x smaller)` +
       (r.files.length > 1 ? `, ${r.files.filter((f) => f.endsWith('.safetensors')).length} shard(s)` : ''),
   ];

@@ -137,8 +137,8 @@ describe('int8-linear quantize', () => {
     const odd = await run('quantize', input, '-o', join(dir, 'odd.safetensors'), '--granularity', 'group', '--group-size', '5');
     expect(odd.code).toBe(1);
     expect(odd.err).toMatch(/^int8-linear: 2 layer\(s\) cannot be quantized as asked; nothing was written/);
-    expect(odd.err).toMatch(/\n  \S+: layer 'fc1' F16 \(24, 48\): in_features 48 is not divisible by groupSize 5/);
-    expect(odd.err).toMatch(/\n  \S+: layer 'fc2' .*divisible by groupSize 5/);
+    expect(odd.err).toMatch(/\n {2}\S+: layer 'fc1' F16 \(24, 48\): in_features 48 is not divisible by groupSize 5/);
+    expect(odd.err).toMatch(/\n {2}\S+: layer 'fc2' .*divisible by groupSize 5/);
     expect(existsSync(join(dir, 'odd.safetensors'))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
