@@ -199,3 +199,22 @@ describe('quantize a GPT-2 folder (Conv1D weights stored (in, out), F16)', () =>
     for (const n of Object.keys(layers)) expect(vllmScheme(cfg, n, out).scheme).toBe('CompressedTensorsWNA16');
   });
 });
+
+describe('the report', () => {
+  it('flags a layer whose SQNR is far below the others (outliers), in the table and at the end', async () => {
+    const root = tmp();
+    const g = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.05);
+    const tensors: Record<string, Tensor> = {};
+    for (let l = 0; l < 4; l++) tensors[`layers.${l}.fc.weight`] = new Tensor(g(32 * 64, l), [32, 64], 'float32');
+    // Every row of layers.2 has one weight 40x the others: its per-channel scale grows 40x, and so does the rounding noise.
+    const w = tensors['layers.2.fc.weight'].data as Float32Array;
+    for (let r = 0; r < 32; r++) w[r * 64] = 2;
+    await writeSafetensorsFile(join(root, 'm.safetensors'), tensors, { format: 'pt' });
+    const r = await runCli('quantize', join(root, 'm.safetensors'), '-o', join(root, 'q.safetensors'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/layers\.2\.fc\s+F32 \(32, 64\).*low SQNR\n/);
+    expect(r.out).not.toMatch(/layers\.[013]\.fc .*low SQNR/);
+    expect(r.out).toMatch(/low SQNR \(more than 6 dB below the median of the layers; .*\): layers\.2\.fc\n/);
+    expect(r.out).toMatch(/weights: 32\.00 KiB F32 -> 8\.\d+ KiB int8 \+ scales \(3\.\d+x; int8 is about 4x smaller than F32\)/);
+  });
+});
