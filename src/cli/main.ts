@@ -9,7 +9,7 @@ import type { Granularity, QuantRange } from '../quant/quantize.js';
 import { formatBytes, printable, progressLine, shapeText, table } from './format.js';
 import { inspectCheckpoint } from './inspect.js';
 import { DEFAULT_IGNORE, LOW_SQNR_MARGIN_DB, quantizeCheckpoint, type QuantizeReport } from './quantize.js';
-import { parseSize } from '../io/checkpoint.js';
+import { parseSize } from '../io/checkpoint-plan.js';
 
 export const USAGE = `int8-linear ${pkg.version}: int8 weight quantization of PyTorch Linear layers
 

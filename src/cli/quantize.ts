@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.js';
 import { layerOf, tensorName } from '../format/names.js';
-import { DEFAULT_IGNORE, FLOAT_DTYPES, planCheckpoint, preflightError, planShards, shardFileName, type CheckpointEntry, type PlannedLayer } from '../io/checkpoint.js';
+import { DEFAULT_IGNORE, FLOAT_DTYPES, planCheckpoint, preflightError, planShards, shardFileName, type CheckpointEntry, type PlannedLayer } from '../io/checkpoint-plan.js';
 import {
   COMPRESSED_TENSORS_FORMATS, SCALE_DTYPES, encodeScale, int8LinearNeeded, packInt8Rows, quantizationConfig,
   type CompressedTensorsFormat, type QuantizationConfig, type ScaleDType,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError, QuantizationError } from '../../src/index.js';
-import { DEFAULT_IGNORE, isConv1D, parseSize, planCheckpoint, planShards, shardFileName, type CheckpointEntry } from '../../src/io/checkpoint.js';
+import { DEFAULT_IGNORE, isConv1D, parseSize, planCheckpoint, planShards, shardFileName, type CheckpointEntry } from '../../src/io/checkpoint-plan.js';
 import { folderExtras, resolveCheckpoint, stageFolder } from '../../src/io/node-checkpoint.js';
 
 const HF = join(new URL('.', import.meta.url).pathname, '..', 'golden', 'hf-models');
