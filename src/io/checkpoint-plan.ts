@@ -150,12 +150,14 @@ export function planCheckpoint(entries: readonly CheckpointEntry[], options: Pla
 
 /**
  * The pre-flight error: every problem in the message (one per line) and in `problems`, so the CLI
- * can print each on its own line.
+ * can print each on its own line; a single problem is a one-line message.
  *
  * Example:
  *   throw preflightError(["layer 'a' ...: in_features 30 is not divisible by groupSize 16"], 'fix the scheme');
  */
 export function preflightError(problems: readonly string[], hint: string): QuantizationError {
+  // One problem stays one line, as every other bad-input error of the CLI.
+  if (problems.length === 1) return new QuantizationError(`${problems[0]}; nothing was written`);
   const e = new QuantizationError(`${problems.length} layer(s) cannot be quantized as asked; nothing was written; ${hint}:\n  ${problems.join('\n  ')}`);
   return Object.assign(e, { problems: [...problems] });
 }
