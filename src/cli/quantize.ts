@@ -366,7 +366,7 @@ async function convert(input: string, output: string, options: QuantizeFileOptio
     for (const { file, entry: e } of where.values()) {
       const layer = layers.get(e.name);
       if (layer === undefined) {
-        add({ name: e.name, dtype: e.dtype, shape: e.shape }, { kind: 'copy', file, entry: e });
+        add({ name: e.name, dtype: e.dtype, shape: e.exactShape ?? e.shape }, { kind: 'copy', file, entry: e });
         report.copied.push(e.name);
         if (layerOf(e.name, 'weight') !== null && e.shape.length === 2 && !FLOAT_DTYPES.has(e.dtype)) report.notQuantizable.push(`${e.name} (${e.dtype})`);
         continue;
