@@ -285,6 +285,9 @@ async function convert(input: string, output: string, options: QuantizeFileOptio
   if (isObjectWith(source.config, 'quantization_config')) {
     throw new FormatError(`${join(source.dir, 'config.json')} already has a quantization_config; quantize the float checkpoint instead`);
   }
+  if (source.kind === 'folder' && output.endsWith('.safetensors')) {
+    throw new FormatError(`${input} is a checkpoint folder (or index), which gives a folder; -o ${output} names a .safetensors file: give a folder name`);
+  }
   const files: SafetensorsFile[] = [];
   try {
     for (const shard of source.shards) files.push(await openSafetensors(shard));

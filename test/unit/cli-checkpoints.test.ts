@@ -144,6 +144,8 @@ describe('quantize a Hugging Face Llama folder (config.json, two BF16 shards, in
     expect(r.err).toMatch(/model-00001-of-00002\.safetensors: layer 'model\.layers\.0\.mlp\.up_proj' weight has a non-finite value NaN at \[0, 5\]/);
     expect(r.err).toMatch(/model-00002-of-00002\.safetensors: layer 'model\.layers\.1\.self_attn\.q_proj' weight has a non-finite value NaN/);
     expect(readdirSync(root)).toEqual(['bad']);
+    const file = await runCli('quantize', input, '-o', join(root, 'x.safetensors'));
+    expect(file.err).toMatch(/is a checkpoint folder \(or index\), which gives a folder; -o \S+x\.safetensors names a \.safetensors file/);
     const busy = await runCli('quantize', input, '-o', bad);
     expect(busy.code).toBe(1);
     expect(busy.err).toMatch(/already exists and is not empty; choose a new output folder/);
