@@ -12,8 +12,8 @@ const { layers } = await loadCompressedTensorsFile(file);
 assert.ok(layers.fc instanceof QuantizedLinear);
 assert.deepEqual(layers.fc.weightScale.shape, [4, 1]);
 const { tensors } = await readSafetensorsFile(file);
-assert.ok(tensors['fc.weight'] instanceof Tensor);
-assert.equal(readSafetensors(writeSafetensors(tensors)).tensors['fc.weight'].dtype, 'int8');
+assert.ok(tensors['fc.weight_packed'] instanceof Tensor); // pack-quantized (the default layout)
+assert.equal(readSafetensors(writeSafetensors(tensors)).tensors['fc.weight_packed'].dtype, 'int32');
 // The threaded backend from the built package: its worker runs from an embedded string.
 const fc = new Linear(1024, 1030);
 const x = new Tensor(new Float32Array(8 * 1024).map((_, i) => Math.sin(i)), [8, 1024]);
