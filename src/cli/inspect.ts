@@ -1,9 +1,10 @@
 import { FormatError } from '../errors.js';
 import { compressedTensorsInfo, layerScheme, type QuantizationConfig } from '../io/compressed-tensors.js';
-import { tensorName } from '../format/names.js';
+import { layerOf, tensorName } from '../format/names.js';
 import { resolveCheckpoint } from '../io/node-checkpoint.js';
 import { openSafetensors, type SafetensorsFile } from '../io/node.js';
-import { formatBytes, printable, shapeText, table } from './format.js';
+import { formatShape } from '../tensor.js';
+import { formatBytes, printable, table } from './format.js';
 
 /** The [out, in] a pack-quantized layer's `weight_shape` holds, or null if it is not two integers. */
 async function packedShape(file: SafetensorsFile, name: string): Promise<number[] | null> {
@@ -52,8 +53,8 @@ export async function inspectSafetensorsFile(path: string, folderConfig: unknown
     const byName = new Map(entries.map((e) => [e.name, e]));
     const schemeOf = new Map<string, string>();
     for (const e of entries) {
-      if (!(e.name === 'weight_scale' || e.name.endsWith('.weight_scale'))) continue;
-      const name = e.name.slice(0, Math.max(0, e.name.length - '.weight_scale'.length));
+      const name = layerOf(e.name, 'weightScale');
+      if (name === null) continue;
       // int-quantized: an I8 (out, in) weight; pack-quantized: weight_packed with the (out, in) shape beside it.
       const plain = byName.get(tensorName(name, 'weight'));
       const packed = byName.get(tensorName(name, 'weightPacked'));
@@ -69,13 +70,13 @@ export async function inspectSafetensorsFile(path: string, folderConfig: unknown
         if (!(err instanceof FormatError)) throw err;
         text = 'int8, scheme unreadable';
       }
-      schemeOf.set(w.name, `${text}, scale ${e.dtype} ${shapeText(e.shape)}`);
+      schemeOf.set(w.name, `${text}, scale ${e.dtype} ${formatShape(e.shape)}`);
     }
     out.push('');
     out.push(
       table(
         ['tensor', 'dtype', 'shape', 'bytes', 'quantization'],
-        entries.map((e) => [printable(e.name), e.dtype, shapeText(e.exactShape ?? e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), printable(schemeOf.get(e.name) ?? '')]),
+        entries.map((e) => [printable(e.name), e.dtype, formatShape(e.exactShape ?? e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), printable(schemeOf.get(e.name) ?? '')]),
         [3],
       ),
     );

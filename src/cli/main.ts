@@ -5,11 +5,12 @@ import pkg from '../../package.json';
 import { Int8LinearError, ownEntry } from '../errors.js';
 import type { ScaleDType } from '../io/compressed-tensors.js';
 import { writeQuantizationConfigJson } from '../io/node.js';
-import type { Granularity, QuantRange } from '../quant/quantize.js';
-import { formatBytes, printable, progressLine, shapeText, table } from './format.js';
-import { inspectCheckpoint } from './inspect.js';
-import { DEFAULT_IGNORE, LOW_SQNR_MARGIN_DB, quantizeCheckpoint, type QuantizeReport } from './quantize.js';
+import { GRANULARITIES, QUANT_RANGES, type Granularity, type QuantRange } from '../format/scheme.js';
 import { parseSize } from '../io/checkpoint-plan.js';
+import { DEFAULT_IGNORE, LOW_SQNR_MARGIN_DB, quantizeCheckpoint, type QuantizeReport } from '../io/node-quantize.js';
+import { formatShape } from '../tensor.js';
+import { formatBytes, printable, progressLine, table } from './format.js';
+import { inspectCheckpoint } from './inspect.js';
 
 export const USAGE = `int8-linear ${pkg.version}: int8 weight quantization of PyTorch Linear layers
 
@@ -56,7 +57,6 @@ SIGINT, SIGTERM, SIGHUP (the temporary file is removed; input and output untouch
 
 class UsageError extends Error {}
 
-const GRANULARITIES = ['channel', 'group', 'tensor'];
 const SCALE_DTYPES: Record<string, ScaleDType> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
 
 function fixed(x: number, digits: number): string {
@@ -67,7 +67,7 @@ function fixed(x: number, digits: number): string {
 export function formatQuantizeReport(r: QuantizeReport): string {
   const low = new Set(r.lowSqnr);
   const rows = r.layers.map((l) => [
-    l.name, `${l.dtype} ${shapeText(l.shape)}`, shapeText(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
+    l.name, `${l.dtype} ${formatShape(l.shape)}`, formatShape(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
     formatBytes(l.bytesBefore), formatBytes(l.bytesAfter),
     [l.transposed ? 'Conv1D, transposed' : '', low.has(l.name) ? 'low SQNR' : ''].filter((x) => x !== '').join(', '),
   ]);
@@ -161,8 +161,8 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   const input = positionals[0];
   const output = values.output;
   if (output === undefined) throw new UsageError('quantize needs -o <out>');
-  if (!GRANULARITIES.includes(values.granularity)) throw new UsageError(`--granularity must be one of ${GRANULARITIES.join(', ')}, got '${values.granularity}'`);
-  if (values.range !== 'full' && values.range !== 'restricted') throw new UsageError(`--range must be full or restricted, got '${values.range}'`);
+  if (!(GRANULARITIES as readonly string[]).includes(values.granularity)) throw new UsageError(`--granularity must be one of ${GRANULARITIES.join(', ')}, got '${values.granularity}'`);
+  if (!(QUANT_RANGES as readonly string[]).includes(values.range)) throw new UsageError(`--range must be ${QUANT_RANGES.join(' or ')}, got '${values.range}'`);
   const scaleDtype = ownEntry(SCALE_DTYPES, values['scale-dtype']);
   if (scaleDtype === undefined) throw new UsageError(`--scale-dtype must be f32, f16 or bf16, got '${values['scale-dtype']}'`);
   if (values.activations !== 'float32' && values.activations !== 'int8') throw new UsageError(`--activations must be float32 or int8, got '${values.activations}'`);

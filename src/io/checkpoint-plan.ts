@@ -6,7 +6,7 @@
 import picomatch from 'picomatch';
 import { QuantizationError, FormatError } from '../errors.js';
 import { layerOf } from '../format/names.js';
-import { resolveScheme, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
+import { resolveScheme, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
 import { matchesTarget } from './compressed-tensors.js';
 import type { SafetensorsDType } from './safetensors.js';
 

@@ -2,7 +2,7 @@ import { RE2JS } from 're2js';
 import { FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf, ownEntry } from '../errors.js';
 import { layerOf, tensorName } from '../format/names.js';
 import { QuantizedLinear, type ActivationMode } from '../nn/quantized-linear.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, numel } from '../tensor.js';
 import { readSafetensors, writeSafetensors, type RawTensor } from './safetensors.js';
 
 type Scheme = QuantizedLinear['scheme'];
@@ -573,7 +573,7 @@ function parseInt8Linear(text: string): Record<string, unknown> {
 
 /** Granularity implied by a scale shape for an (out, in) weight, when no config says. */
 function schemeOfShape(scale: readonly number[], out: number, inF: number, layer: string): { granularity: Scheme['granularity']; groupSize: number | null } {
-  const size = scale.reduce((a, b) => a * b, 1);
+  const size = numel(scale);
   if (size === 1 && out !== 1) return { granularity: 'tensor', groupSize: null };
   if (scale.length === 2 && scale[0] === out && scale[1] === 1) return { granularity: 'channel', groupSize: null };
   if (scale.length === 2 && scale[0] === out && scale[1] > 0 && inF % scale[1] === 0) {
@@ -663,6 +663,7 @@ export function layerScheme(
     groupSize,
     range: group !== null && ownEntry(ranges, group.id) === 'restricted' ? 'restricted' : 'full',
     activations: group?.activations ?? 'float32',
+    bits: 8,
   };
 }
 

@@ -1,6 +1,6 @@
 import { BackendError } from '../errors.js';
 import { CHUNK, ROWS, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from './packed.js';
-import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from './types.js';
+import type { KernelWeight, LinearArgs, LinearW8A8Args, ResidentBackend, W8A8Backend } from './types.js';
 
 interface JsPacked {
   readonly layout: PackedLayout;
@@ -22,7 +22,7 @@ interface JsPacked {
  *   const js = createJsBackend();
  *   qfc.to(js).forward(x);
  */
-export function createJsBackend(): Backend {
+export function createJsBackend(): ResidentBackend & W8A8Backend {
   /** Packed copies of weights seen in calls (a cache; `dispose` drops it). */
   let packedByWeight = new WeakMap<KernelWeight, JsPacked>();
   /** Weights adopted from layers: their only copy, so `dispose` keeps them (they go with the layer). */

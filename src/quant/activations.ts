@@ -1,6 +1,7 @@
 import { QuantizationError } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { quantizeFinite, type NonFiniteError } from './quantize.js';
+import type { NonFiniteError } from '../format/formats.js';
+import { quantizeFinite } from './quantize.js';
 
 /**
  * Int8 activations and their per-row (per-token) scales, as the W8A8 kernels take them.

@@ -1,6 +1,6 @@
 import { BackendError, checkOptions } from '../../errors.js';
-import { packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
-import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
+import { CHUNK, ROWS, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
+import type { KernelWeight, LinearArgs, LinearW8A8Args, ResidentBackend, W8A8Backend } from '../types.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
 import { WasmHeap, WASM32_MAX_BYTES } from './heap.js';
 
@@ -50,14 +50,15 @@ export interface KernelDispatch {
  * of [0, nb) into such calls gives the whole call's output bit for bit.
  */
 export function runBlocks(kernel: KernelExports, c: KernelCall, b0: number, b1: number, slot: number): void {
-  const wb = c.groups * c.cpg * 64; // bytes of one packed block (4 rows)
-  const sb = c.groups * 16; // bytes of one block's scales
-  const os = c.nb * 16;
+  const wb = c.groups * c.cpg * ROWS * CHUNK; // bytes of one packed block (ROWS rows of int8)
+  const fb = ROWS * 4; // bytes of ROWS float32 values: one block's outputs, bias, or scales per group
+  const sb = c.groups * fb; // bytes of one block's scales
+  const os = c.nb * fb;
   const scratch = c.scratch + slot * c.scratchBytes;
   if (c.op === 1) {
-    kernel.linear_f32(c.w + b0 * wb, c.s + b0 * sb, c.x, c.out + b0 * 16, c.bias + b0 * 16, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
+    kernel.linear_f32(c.w + b0 * wb, c.s + b0 * sb, c.x, c.out + b0 * fb, c.bias + b0 * fb, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
   } else {
-    kernel.linear_i8(c.w + b0 * wb, c.s + b0 * sb, c.x, c.xScales, c.out + b0 * 16, c.bias + b0 * 16, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
+    kernel.linear_i8(c.w + b0 * wb, c.s + b0 * sb, c.x, c.xScales, c.out + b0 * fb, c.bias + b0 * fb, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
   }
 }
 
@@ -77,9 +78,9 @@ interface Packed {
  * Bytes of a weight panel: the kernels run every row of x over one panel of weight blocks before
  * the next, so weights come from DRAM once per call. W8A32 with two or more rows widens the panel
  * to float32 once (4 bytes per weight) and runs every pair of rows over it; W8A8 with four or more
- * rows widens it to int16 (2 bytes per weight) and runs every four rows over it. Either way it should stay in L2 (512 KiB on Zen 3) next to the rows of x, also when the
- * other hardware thread of the core is busy: at 128x4096x4096, 64 KiB measured as fast as 128 KiB
- * for W8A32 and 10 to 15 % faster for W8A8, and 256 KiB more than 2x slower for W8A8.
+ * rows widens it to int16 (2 bytes per weight) and runs every four rows over it. Either way it should
+ * stay in L2 next to the rows of x, also when the other hardware thread of the core is busy; the
+ * measurements that chose 64 KiB are in docs/wasm.md (panel size).
  */
 const PANEL_BYTES = 64 * 1024;
 
@@ -107,7 +108,7 @@ const MAX_PACKED_BYTES = 2 ** 31;
  *   qfc.to(wasm).forward(x);
  *   wasm.allocatedBytes;   // ~ out_features · in_features bytes of packed int8 weights, plus scratch
  */
-export interface WasmBackend extends Backend {
+export interface WasmBackend extends ResidentBackend, W8A8Backend {
   /** Bytes of wasm memory handed out (packed weights and scratch). */
   readonly allocatedBytes: number;
   /** Size of the wasm memory (it grows, never shrinks). */
@@ -132,8 +133,6 @@ const SIMD_PROBE = new Uint8Array([
 /**
  * Whether this runtime has WebAssembly with SIMD128 (validates a 43-byte module; nothing is compiled).
  *
- * Shape: none (a boolean).
- *
  * Example:
  *   const backend = wasmSimdSupported() ? await createWasmBackend() : createJsBackend();
  */
@@ -143,8 +142,6 @@ export function wasmSimdSupported(): boolean {
 
 /**
  * Options of `createWasmBackend` (and of `createThreadedWasmBackend`, which adds its own).
- *
- * Shape: none (an options object).
  *
  * Example:
  *   const wasm = await createWasmBackend({ maxMemoryBytes: 512 * 2 ** 20 });   // at most 512 MiB of wasm memory

@@ -14,20 +14,16 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError, checkOptions } from '../../errors.js';
-import { availableBackends as mainBackends } from '../available.js';
-import type { Backend } from '../types.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
 import { decodeBase64, memoryLimitOf, runBlocks, wasmBackendOf, wasmSimdSupported, type KernelCall, type WasmBackendOptions, type KernelDispatch, type KernelExports, type WasmBackend } from './backend.js';
 import { WasmHeap } from './heap.js';
 
 /**
  * W8A32 calls with fewer multiply-adds (m · padded n · padded k) than this, and W8A8 calls with fewer
- * than twice this (an int8 multiply-add takes about half the time), run on the calling thread alone.
- * A threaded call costs about 3 µs more than a single-thread one (1x16x8: 3.5 to 4.9 against 0.9 to
- * 1.3 µs on the 2-core machine of docs/wasm.md), and the worker starts its first chunk some µs late.
- * Measured there, two threads against one: 1x512x512 (2^18) W8A32 0.84 to 1.28x, W8A8 0.61 to 0.95x;
- * 1x512x1024 (2^19) W8A32 1.01 to 1.78x, W8A8 0.77 to 1.70x; 1x1024x1024 (2^20) W8A32 1.52 to
- * 2.29x, W8A8 1.20 to 2.09x (second core free).
+ * than twice this (an int8 multiply-add takes about half the time), run on the calling thread alone:
+ * a threaded call costs some µs more than a single-thread one, and the worker starts its first chunk
+ * late, so below about 2^19 multiply-adds two threads are not faster (measured: docs/wasm.md,
+ * bench/results/threads.md).
  */
 export const MIN_THREADED_MACS = 2 ** 19;
 
@@ -60,8 +56,8 @@ const STOP = 4;
 
 /**
  * Thread t's home chunks are [first(t), first(t + 1)): each call gives a thread the same rows, so a
- * weight that fits in the caches stays in the cache of the core that reads it (A/B in one process
- * against one counter shared by all threads: 1.0 to 1.1x faster, 1x512x1024 to 1x4096x4096). A
+ * weight that fits in the caches stays in the cache of the core that reads it (an A/B against one
+ * counter shared by all threads: bench/results/threads.md, run E). A
  * thread that runs out of home chunks takes those the others have not claimed yet, in the order
  * t+1, t+2, ...
  */
@@ -264,23 +260,6 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
     exited: { value: exited, enumerable: true },
     workerChunks: { get: () => Atomics.load(ctl, WORKER_CHUNKS), enumerable: true },
   }) as ThreadedWasmBackend;
-}
-
-/**
- * The main entry's backends (wasm SIMD, JS fallback, reference) with, first, the threaded wasm
- * backend where it can pay: wasm SIMD and at least two cores (`os.availableParallelism()`). Each call
- * creates fresh backends (the threaded one starts a worker): `dispose()` the ones you do not keep.
- *
- * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
- *
- * Example:
- *   import { availableBackends } from 'int8-linear/node';
- *   for (const b of await availableBackends()) console.log(b.name, b.mode);   // 2 cores: wasm-simd-threads wasm-simd128-threads2, wasm-simd, js-packed, reference
- */
-export async function availableBackends(): Promise<Backend[]> {
-  const cpu = await mainBackends();
-  if (!wasmSimdSupported() || availableParallelism() < 2) return cpu;
-  return [await createThreadedWasmBackend(), ...cpu];
 }
 
 /** Resolves when the worker has instantiated the kernel; rejects with a BackendError if it cannot start. */

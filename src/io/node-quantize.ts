@@ -1,17 +1,24 @@
+/**
+ * The streaming checkpoint converter (`int8-linear/node`): a float safetensors checkpoint (a file, or
+ * a Hugging Face folder) in, a compressed-tensors int8 one out, a block of rows at a time. The CLI's
+ * `quantize` command is this plus argument parsing, progress and printing.
+ */
 import { join } from 'node:path';
 import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.js';
+import { formatOf, quantizeBlocks, type NonFiniteError } from '../format/formats.js';
 import { layerOf, tensorName } from '../format/names.js';
-import { DEFAULT_IGNORE, FLOAT_DTYPES, planCheckpoint, preflightError, planShards, shardFileName, type CheckpointEntry, type PlannedLayer } from '../io/checkpoint-plan.js';
+import { SCHEME_KEYS, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
+import type { ActivationMode } from '../nn/quantized-linear.js';
+import { computeScaleFinite, dequantize, quantizeFinite } from '../quant/quantize.js';
+import { Tensor, numel } from '../tensor.js';
+import { DEFAULT_IGNORE, FLOAT_DTYPES, planCheckpoint, preflightError, planShards, shardFileName, type CheckpointEntry, type PlannedLayer } from './checkpoint-plan.js';
 import {
   COMPRESSED_TENSORS_FORMATS, SCALE_DTYPES, encodeScale, int8LinearNeeded, packInt8Rows, quantizationConfig,
   type CompressedTensorsFormat, type QuantizationConfig, type ScaleDType,
-} from '../io/compressed-tensors.js';
-import { INDEX_FILE, copyFiles, folderExtras, resolveCheckpoint, stageFolder } from '../io/node-checkpoint.js';
-import { openSafetensors, writeFileAtomic, writeSafetensorsStream, type SafetensorsFile } from '../io/node.js';
-import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsPlan, type SafetensorsSpec } from '../io/safetensors.js';
-import type { ActivationMode } from '../nn/quantized-linear.js';
-import { SCHEME_KEYS, computeScaleFinite, dequantize, quantizeFinite, resolveScheme, scaleShape, type NonFiniteError, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
-import { Tensor } from '../tensor.js';
+} from './compressed-tensors.js';
+import { INDEX_FILE, copyFiles, folderExtras, resolveCheckpoint, stageFolder } from './node-checkpoint.js';
+import { openSafetensors, writeFileAtomic, writeSafetensorsStream, type SafetensorsFile } from './node.js';
+import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsPlan, type SafetensorsSpec } from './safetensors.js';
 
 export { DEFAULT_IGNORE };
 
@@ -24,7 +31,13 @@ export const DEFAULT_MAX_SHARD_SIZE = 5e9;
 /** A layer whose SQNR is this many dB below the median of the checkpoint's layers is flagged in the report (4x the typical noise power or more). */
 export const LOW_SQNR_MARGIN_DB = 6;
 
-export interface QuantizeFileOptions extends QuantScheme {
+/**
+ * Options of `quantizeCheckpoint`: the scheme (as `quantize`), and how the checkpoint is converted.
+ *
+ * Example:
+ *   const options: QuantizeCheckpointOptions = { granularity: 'group', groupSize: 128, scaleDtype: 'bfloat16' };
+ */
+export interface QuantizeCheckpointOptions extends QuantScheme {
   /** dtype of the stored scales; default 'float32'. */
   scaleDtype?: ScaleDType;
   /** Patterns (globs, or `re:` regexes) of layers to keep in float, in addition to DEFAULT_IGNORE. */
@@ -51,7 +64,12 @@ export interface QuantizeFileOptions extends QuantScheme {
 
 const OPTION_KEYS = [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'defaultIgnore', 'chunkBytes', 'onProgress', 'onWarning', 'signal', 'format', 'activations', 'transposeConv1d', 'maxShardSize'];
 
-/** One quantized layer in the report. */
+/**
+ * One quantized layer in the report.
+ *
+ * Example:
+ *   report.layers[0];   // { name: 'fc1', shape: [128, 64], scaleShape: [128, 1], sqnrDb: 44.6, ... }
+ */
 export interface LayerReport {
   name: string;
   /** The stored weight's shape ((in, out) for a transposed Conv1D weight). */
@@ -69,6 +87,12 @@ export interface LayerReport {
   bytesAfter: number;
 }
 
+/**
+ * What `quantizeCheckpoint` did: the per-layer report the CLI prints.
+ *
+ * Example:
+ *   const { layers, copied, bytesIn, bytesOut, files } = await quantizeCheckpoint(input, output);
+ */
 export interface QuantizeReport {
   layers: LayerReport[];
   /** Tensors copied unchanged. */
@@ -148,24 +172,26 @@ function absmaxOf(t: Tensor<'float32'>, nonFinite: NonFiniteError): number {
   return m;
 }
 
+/** The per-tensor scale of a layer whose whole-weight absmax the pre-flight pass found (the format row's `scaleOf`). */
+function tensorScale(layer: Layer): Tensor<'float32'> {
+  return new Tensor(Float32Array.of(formatOf(layer.scheme).scaleOf(layer.absmax)), [1], 'float32');
+}
+
 /**
  * Quantizes a block of rows. Rows are independent for 'channel' and 'group'; for 'tensor' the one
- * scale comes from the whole weight, so the block gets an extra row holding the weight's absmax:
- * `quantize` then derives exactly the whole-weight scale, and the extra row is dropped.
+ * scale comes from the whole weight (the pre-flight pass, which also checked every value is finite),
+ * and the rows are quantized with it (the format's block iteration with given scales).
  */
 function quantizeRows(w: Tensor<'float32'>, layer: Layer, r0: number): { values: Int8Array; scale: Tensor<'float32'> } {
   const { scheme } = layer;
-  const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
   if (scheme.granularity !== 'tensor') {
-    const q = quantizeFinite(w, opts, nonFiniteIn(layer, r0));
+    const q = quantizeFinite(w, scheme, nonFiniteIn(layer, r0));
     return { values: q.values.data, scale: q.scale };
   }
-  const [rows, cols] = w.shape;
-  const padded = new Float32Array((rows + 1) * cols);
-  padded.set(w.data);
-  padded[rows * cols] = layer.absmax;
-  const q = quantizeFinite(new Tensor(padded, [rows + 1, cols], 'float32'), opts, nonFiniteIn(layer, r0));
-  return { values: q.values.data.subarray(0, rows * cols), scale: q.scale };
+  const scale = tensorScale(layer);
+  const values = new Int8Array(w.data.length);
+  quantizeBlocks(w.data, scale.data, w.data.length, formatOf(scheme), values);
+  return { values, scale };
 }
 
 /**
@@ -188,17 +214,13 @@ async function layerRows(layer: Layer, r0: number, r1: number): Promise<Tensor<'
 
 async function* scaleBytes(layer: Layer, dtype: ScaleDType, chunkBytes: number): AsyncGenerator<Uint8Array> {
   const { scheme } = layer;
-  const rows = layer.plan.outFeatures;
-  const cols = layer.plan.inFeatures;
-  const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
   if (scheme.granularity === 'tensor') {
-    // The pre-flight pass found the whole weight's absmax. The scale of a weight whose absmax is `absmax` is the scale of the 1x1 weight [absmax].
-    const scale = computeScaleFinite(new Tensor(new Float32Array([layer.absmax]), [1, 1], 'float32'), { ...opts, granularity: 'tensor' }, nonFiniteIn(layer, 0));
-    yield tensorBytes(encodeScale(scale, dtype, layer.name));
+    // The pre-flight pass found the whole weight's absmax.
+    yield tensorBytes(encodeScale(tensorScale(layer), dtype, layer.name));
     return;
   }
-  for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) {
-    yield tensorBytes(encodeScale(computeScaleFinite(await layerRows(layer, r0, r1), opts, nonFiniteIn(layer, r0)), dtype, layer.name));
+  for (const [r0, r1] of rowBlocks(layer.plan.outFeatures, layer.plan.inFeatures, chunkBytes)) {
+    yield tensorBytes(encodeScale(computeScaleFinite(await layerRows(layer, r0, r1), scheme, nonFiniteIn(layer, r0)), dtype, layer.name));
   }
 }
 
@@ -261,14 +283,12 @@ function median(values: readonly number[]): number {
  * weight int8 (out, in)) + weight_scale (1,) | (out, 1) | (out, in / g).
  *
  * Example:
+ *   import { quantizeCheckpoint } from 'int8-linear/node';
  *   const report = await quantizeCheckpoint('Llama-3.2-1B', 'Llama-3.2-1B-int8', { granularity: 'channel', scaleDtype: 'bfloat16' });
  *   report.files;   // ['model.safetensors', 'config.json', 'generation_config.json', ...]
  */
-export function quantizeCheckpoint(input: string, output: string, options: QuantizeFileOptions = {}): Promise<QuantizeReport> {
-  return convert(input, output, options, 'quantizeCheckpoint');
-}
-
-async function convert(input: string, output: string, options: QuantizeFileOptions, who: string): Promise<QuantizeReport> {
+export async function quantizeCheckpoint(input: string, output: string, options: QuantizeCheckpointOptions = {}): Promise<QuantizeReport> {
+  const who = 'quantizeCheckpoint';
   checkOptions(who, options, OPTION_KEYS, QuantizationError);
   const {
     scaleDtype = 'float32', ignore = [], defaultIgnore = true, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, onWarning, signal,
@@ -280,7 +300,7 @@ async function convert(input: string, output: string, options: QuantizeFileOptio
   if (!Array.isArray(ignore) || ignore.some((p) => typeof p !== 'string')) throw new QuantizationError(`${who}: ignore must be a list of patterns (strings)`);
   if (!(Number.isSafeInteger(maxShardSize) && maxShardSize > 0)) throw new QuantizationError(`${who}: maxShardSize must be a positive number of bytes, got ${String(maxShardSize)}`);
   const packed = format === 'pack-quantized' && activations === 'float32';
-  const scheme = resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1, who);
+  const scheme = resolveScheme(schemeOptions, null, who);
   const source = await resolveCheckpoint(input);
   if (isObjectWith(source.config, 'quantization_config')) {
     throw new FormatError(`${join(source.dir, 'config.json')} already has a quantization_config; quantize the float checkpoint instead`);
@@ -317,7 +337,7 @@ async function convert(input: string, output: string, options: QuantizeFileOptio
     for (const p of plan.layers) {
       const { file, entry } = where.get(p.weight.name) as { file: SafetensorsFile; entry: SafetensorsEntry };
       const sShape = scaleShape(p.outFeatures, p.inFeatures, p.scheme);
-      const scaleBytesCount = sShape.reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPE_BYTES[SAFETENSORS_DTYPE_OF[scaleDtype]];
+      const scaleBytesCount = numel(sShape) * SAFETENSORS_DTYPE_BYTES[SAFETENSORS_DTYPE_OF[scaleDtype]];
       layers.set(p.weight.name, {
         name: p.name, file: file.path, source: file, weight: entry, plan: p, packed, scheme: p.scheme, absmax: 0, full: null,
         report: {
@@ -474,15 +494,4 @@ async function writeText(path: string, text: string): Promise<void> {
   await writeFileAtomic(path, async (fh) => {
     await fh.writeFile(text, 'utf8');
   });
-}
-
-/**
- * `quantizeCheckpoint` under its earlier name (a `.safetensors` file in, a file out; folders work too).
- *
- * Example:
- *   const report = await quantizeSafetensorsFile('mlp.safetensors', 'mlp-int8.safetensors', { granularity: 'channel' });
- *   report.layers[0].scaleShape;   // [128, 1]
- */
-export function quantizeSafetensorsFile(input: string, output: string, options: QuantizeFileOptions = {}): Promise<QuantizeReport> {
-  return convert(input, output, options, 'quantizeSafetensorsFile');
 }
