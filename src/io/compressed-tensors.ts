@@ -226,7 +226,12 @@ export function quantizationConfig(
   return { config, int8Linear: JSON.stringify({ version: INT8_LINEAR_FORMAT_VERSION, ranges }) };
 }
 
-/** Whether the `int8_linear` value records a group with range 'restricted' (the only thing it adds to the config). */
+/**
+ * Whether the `int8_linear` value records a group with range 'restricted' (the only thing it adds to the config).
+ *
+ * Example:
+ *   int8LinearNeeded(quantizationConfig({ fc: qfc.scheme }).int8Linear);   // false for range 'full'
+ */
 export function int8LinearNeeded(int8Linear: string): boolean {
   return int8Linear.includes('"restricted"');
 }
@@ -592,7 +597,12 @@ function floatTensor(t: Tensor, what: string): Tensor<'float32'> {
   return t.toFloat32();
 }
 
-/** What `compressedTensorsInfo` finds: the config, this library's ranges, and the validated groups. */
+/**
+ * What `compressedTensorsInfo` finds: the config, this library's ranges, and the validated groups.
+ *
+ * Example:
+ *   const { config, ranges } = compressedTensorsInfo(metadata, configJson.quantization_config);
+ */
 export interface CompressedTensorsInfo {
   config: QuantizationConfig | null;
   ranges: Readonly<Record<string, unknown>>;

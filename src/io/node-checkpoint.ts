@@ -12,7 +12,12 @@ import { FormatError } from '../errors.js';
 /** The index file Hugging Face writes beside sharded safetensors. */
 export const INDEX_FILE = 'model.safetensors.index.json';
 
-/** Where a checkpoint's tensors are. */
+/**
+ * Where a checkpoint's tensors are.
+ *
+ * Example:
+ *   (await resolveCheckpoint('llama/')).shards;   // ['llama/model-00001-of-00002.safetensors', ...]
+ */
 export interface CheckpointSource {
   /** 'file' for a lone .safetensors file; 'folder' for an index or a folder. */
   kind: 'file' | 'folder';
@@ -163,7 +168,12 @@ export async function stageFolder(output: string): Promise<{ dir: string; commit
   };
 }
 
-/** Copies `names` from folder `from` to folder `to` (plain copies; `to` is a fresh staging folder). */
+/**
+ * Copies `names` from folder `from` to folder `to` (plain copies; `to` is a fresh staging folder).
+ *
+ * Example:
+ *   await copyFiles('Llama-3.2-1B', stage.dir, await folderExtras('Llama-3.2-1B'));
+ */
 export async function copyFiles(from: string, to: string, names: readonly string[]): Promise<void> {
   for (const name of names) await copyFile(join(from, name), join(to, name));
 }
