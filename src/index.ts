@@ -49,6 +49,10 @@ export {
   compressedTensorsNames,
   layerScheme,
   INT8_LINEAR_FORMAT_VERSION,
+  packInt8Rows,
+  unpackInt8Rows,
+  COMPRESSED_TENSORS_FORMATS,
+  COMPRESSED_TENSORS_VERSION,
 } from './io/compressed-tensors.js';
 export type {
   QuantizationConfig,
@@ -57,6 +61,7 @@ export type {
   SaveCompressedTensorsOptions,
   LoadedCompressedTensors,
   ScaleDType,
+  CompressedTensorsFormat,
 } from './io/compressed-tensors.js';
 export { readGguf, writeGguf, GgufFormatError, GGML_TYPES, GGML_TYPE, GGUF_VERSION } from './io/gguf.js';
 export type { GgufFile, GgufRule, GgufScalar, GgufScalarType, GgufTensorInfo, GgufTensorSpec, GgufValue } from './io/gguf.js';

@@ -29,6 +29,30 @@ export function shortenMiddle(text: string, width: number): string {
 }
 
 /**
+ * `text` broken into lines of at most `width` characters at spaces, continuation lines indented by two
+ * spaces; a word longer than a line is cut in the middle (`shortenMiddle`) rather than left to wrap.
+ *
+ * Example:
+ *   wrapText('3 layers quantized, 3 tensors copied unchanged', 24);   // '3 layers quantized, 3\n  tensors copied\n  unchanged'
+ */
+export function wrapText(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const room = width - (lines.length > 0 ? 2 : 0);
+    const next = line === '' ? word : `${line} ${word}`;
+    if ([...next].length <= room) {
+      line = next;
+      continue;
+    }
+    if (line !== '') lines.push(line);
+    line = shortenMiddle(word, width - 2);
+  }
+  lines.push(line);
+  return lines.map((l, i) => (i === 0 ? l : `  ${l}`)).join('\n');
+}
+
+/**
  * How `table` fits a width: cells of column `shrink` (default 0, the names) are shortened in the middle
  * until the table is at most `maxWidth` wide (a terminal's columns), down to the header's width or 12
  * characters.

@@ -1,8 +1,9 @@
 import { FormatError } from '../errors.js';
 import { compressedTensorsInfo, layerScheme, type QuantizationConfig } from '../io/compressed-tensors.js';
 import { parseGgufMetadataJson } from '../io/gguf-convert.js';
-import { openSafetensors } from '../io/node.js';
 import { layerOf, tensorName } from '../format/names.js';
+import { resolveCheckpoint } from '../io/node-checkpoint.js';
+import { openSafetensors, type SafetensorsFile } from '../io/node.js';
 import { formatShape } from '../tensor.js';
 import { formatBytes, printable, table } from './format.js';
 
@@ -16,6 +17,14 @@ function ggufSummary(text: string): string {
   }
 }
 
+/** The [out, in] a pack-quantized layer's `weight_shape` holds, or null if it is not two integers. */
+async function packedShape(file: SafetensorsFile, name: string): Promise<number[] | null> {
+  const e = file.header.entries.find((x) => x.name === tensorName(name, 'weightShape'));
+  if (e === undefined || (e.dtype !== 'I64' && e.dtype !== 'I32') || e.shape.reduce((a, b) => a * b, 1) !== 2) return null;
+  const t = await file.read(e.name);
+  return Array.from(t.data as ArrayLike<number | bigint>, Number);
+}
+
 /**
  * The text of `int8-linear inspect <file>`: size, metadata, every tensor (dtype, shape, bytes) and,
  * for quantized layers (`<name>.weight` int8 with a `<name>.weight_scale`), the scheme. Names and
@@ -26,7 +35,7 @@ function ggufSummary(text: string): string {
  * Example:
  *   console.log(await inspectSafetensorsFile('/tmp/mlp-int8.safetensors'));
  */
-export async function inspectSafetensorsFile(path: string): Promise<string> {
+export async function inspectSafetensorsFile(path: string, folderConfig: unknown = null): Promise<string> {
   const file = await openSafetensors(path);
   try {
     const { entries, metadata } = file;
@@ -37,7 +46,7 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
     let ranges: Readonly<Record<string, unknown>> = {};
     let unreadable: string | null = null;
     try {
-      ({ config, ranges } = compressedTensorsInfo(metadata));
+      ({ config, ranges } = compressedTensorsInfo(metadata, folderConfig));
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
       unreadable = e.message;
@@ -59,12 +68,17 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
     for (const e of entries) {
       const name = layerOf(e.name, 'weightScale');
       if (name === null) continue;
-      const w = byName.get(tensorName(name, 'weight'));
-      if (w === undefined || w.dtype !== 'I8' || w.shape.length !== 2) continue;
+      // int-quantized: an I8 (out, in) weight; pack-quantized: weight_packed with the (out, in) shape beside it.
+      const plain = byName.get(tensorName(name, 'weight'));
+      const packed = byName.get(tensorName(name, 'weightPacked'));
+      const w = plain !== undefined && plain.dtype === 'I8' && plain.shape.length === 2 ? plain : packed?.dtype === 'I32' && packed.shape.length === 2 ? packed : undefined;
+      if (w === undefined) continue;
+      const shape = w === packed ? await packedShape(file, name) : w.shape;
+      if (shape === null) continue;
       let text: string;
       try {
-        const s = layerScheme(name, w.shape, e.shape, config, ranges);
-        text = `int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`} ${s.range}`;
+        const s = layerScheme(name, shape, e.shape, config, ranges);
+        text = `int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`} ${s.range}${s.activations === 'int8' ? ' W8A8' : ''}${w === packed ? ` packed (${shape.join(', ')})` : ''}`;
       } catch (err) {
         if (!(err instanceof FormatError)) throw err;
         text = 'int8, scheme unreadable';
@@ -83,4 +97,34 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
   } finally {
     await file.close();
   }
+}
+
+/**
+ * The text of `int8-linear inspect <in>` for any input `quantize` takes: a `.safetensors` file (with
+ * the quantization_config of a config.json beside it when its metadata has none), or a Hugging Face
+ * folder / index: a summary line (shards, config.json's model_type and quantization_config), then
+ * each shard as `inspectSafetensorsFile` lists it, schemes read from config.json.
+ *
+ * Example:
+ *   console.log(await inspectCheckpoint('Llama-int8/'));
+ */
+export async function inspectCheckpoint(path: string): Promise<string> {
+  const source = await resolveCheckpoint(path);
+  const q = source.config?.quantization_config ?? null;
+  if (source.kind === 'file') return inspectSafetensorsFile(path, q);
+  const type = typeof source.config?.model_type === 'string' ? `model_type ${source.config.model_type}, ` : '';
+  let summary = 'no quantization_config';
+  if (q !== null) {
+    try {
+      const { config } = compressedTensorsInfo(null, q);
+      summary = config === null ? summary : `quantization_config: compressed-tensors, format ${config.format}, ${Object.keys(config.config_groups).length} group(s), ignore [${config.ignore.join(', ')}]`;
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      summary = `quantization_config unreadable: ${e.message}`;
+    }
+  }
+  const head = `${printable(path)}: ${source.shards.length} shard(s)${source.weightMap === null ? '' : `, index of ${Object.keys(source.weightMap).length} tensors`}; config.json: ${printable(type + summary)}`;
+  const parts = [head];
+  for (const shard of source.shards) parts.push('', await inspectSafetensorsFile(shard, q));
+  return parts.join('\n');
 }

@@ -4,7 +4,7 @@
  * folder, then rename: a crash never leaves a truncated output).
  */
 import { unlinkSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FormatError, checkOptions } from '../errors.js';
 import type { QuantizedLinear } from '../nn/quantized-linear.js';
@@ -27,6 +27,7 @@ import {
   type SafetensorsPlan,
   type SafetensorsSpec,
 } from './safetensors.js';
+import { resolveCheckpoint } from './node-checkpoint.js';
 import { openRegularFile, readRegularText, resolveOutput, tempPathFor, type FileIdentity } from './node-files.js';
 
 export type { FileIdentity } from './node-files.js';
@@ -322,24 +323,44 @@ export async function saveCompressedTensorsFile(
     await fh.write(bytes);
   });
   if (options.configJson !== undefined) {
-    const schemes = Object.fromEntries(Object.entries(layers).map(([name, layer]) => [name, layer.scheme]));
-    await writeQuantizationConfigJson(options.configJson, quantizationConfig(schemes, options.ignore).config);
+    const schemes = Object.fromEntries(Object.entries(layers).map(([name, layer]) => [name, { ...layer.scheme, activations: layer.activations }]));
+    await writeQuantizationConfigJson(options.configJson, quantizationConfig(schemes, options.ignore, options.format === undefined ? {} : { format: options.format }).config);
   }
 }
 
 /**
- * `loadCompressedTensors` from a file; the config comes from the file's metadata, or else from a
- * `config.json` beside it (or at `options.configJson`) when that has a `quantization_config`.
+ * `loadCompressedTensors` from a file or a Hugging Face folder. For a `.safetensors` file the config
+ * comes from its metadata, or else from a `config.json` beside it (or at `options.configJson`) when
+ * that has a `quantization_config`. A folder (or its `model.safetensors.index.json`) is read shard by
+ * shard into one set of layers, with the config from the folder's `config.json` (as vLLM and
+ * transformers read it); a tensor in two shards is a FormatError.
  *
  * Example:
  *   const { layers } = await loadCompressedTensorsFile('/tmp/mlp-int8.safetensors');
+ *   const llama = await loadCompressedTensorsFile('Llama-int8/');   // a folder written by `int8-linear quantize`
  */
 export async function loadCompressedTensorsFile(path: string, options: { configJson?: string } = {}): Promise<LoadedCompressedTensors> {
   checkOptions('loadCompressedTensorsFile', options, ['configJson'], FormatError);
-  const file = await readSafetensorsFile(path);
+  const isFolder = path.endsWith('.index.json') || (await stat(path).then((st) => st.isDirectory(), () => false));
+  let file: Awaited<ReturnType<typeof readSafetensorsFile>>;
+  let configDir = dirname(path);
+  if (isFolder) {
+    const source = await resolveCheckpoint(path);
+    configDir = source.dir;
+    file = { tensors: Object.create(null), raw: Object.create(null), metadata: null };
+    for (const shard of source.shards) {
+      const part = await readSafetensorsFile(shard);
+      file.metadata ??= part.metadata;
+      for (const [k, t] of [...Object.entries(part.tensors), ...Object.entries(part.raw)]) {
+        if (k in file.tensors || k in file.raw) throw new FormatError(`${shard}: tensor '${k}' is also in another shard of ${path}`);
+        if (k in part.tensors) file.tensors[k] = t as Tensor;
+        else file.raw[k] = t as RawTensor;
+      }
+    }
+  } else file = await readSafetensorsFile(path);
   let config: unknown;
-  if (file.metadata?.quantization_config === undefined) {
-    const configPath = options.configJson ?? join(dirname(path), 'config.json');
+  if (isFolder || file.metadata?.quantization_config === undefined) {
+    const configPath = options.configJson ?? join(configDir, 'config.json');
     try {
       config = (JSON.parse(await readRegularText(configPath)) as { quantization_config?: unknown }).quantization_config;
     } catch (e) {

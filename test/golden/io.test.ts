@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { quantizeCheckpoint } from '../../src/io/node-quantize.js';
 import { type Tensor, loadCompressedTensors, quantize, readSafetensors } from '../../src/index.js';
+import { unpackInt8Rows } from '../../src/io/compressed-tensors.js';
 import { loadCompressedTensorsFile, openSafetensors, readSafetensorsFile } from '../../src/io/node.js';
 
 const HERE = new URL('.', import.meta.url).pathname;
@@ -68,8 +69,10 @@ describe('F16 / BF16 / F32 checkpoint written by the independent Python writer',
     try {
       for (const name of ['fc1', 'fc2', 'fc3']) {
         const w = await src.read(`${name}.weight`);
-        const q = await dst.read(`${name}.weight`);
-        expect([...q.data]).toEqual([...quantize(w.toFloat32(), { granularity: 'group', groupSize: 16 }).values.data]);
+        const packed = await dst.read(`${name}.weight_packed`);
+        expect(packed.dtype).toBe('int32');
+        const [out, inF] = w.shape;
+        expect([...unpackInt8Rows(packed.data as Int32Array, out, inF)]).toEqual([...quantize(w.toFloat32(), { granularity: 'group', groupSize: 16 }).values.data]);
       }
       const copied = src.entries.map((e) => e.name).filter((n) => !/^fc\d\.weight$/.test(n));
       expect(copied.sort()).toEqual(['embed.weight', 'fc1.bias', 'fc2.bias', 'fc3.bias', 'flags', 'mask', 'steps']);

@@ -12,7 +12,7 @@ const { createThreadedWasmBackend, loadCompressedTensorsFile, readSafetensorsFil
   const { layers } = await loadCompressedTensorsFile(file);
   assert.ok(layers.fc instanceof QuantizedLinear);
   const { tensors } = await readSafetensorsFile(file);
-  assert.ok(tensors['fc.weight'] instanceof Tensor);
+  assert.ok(tensors['fc.weight_packed'] instanceof Tensor); // pack-quantized (the default layout)
   // The threaded backend from the built package (CommonJS): its worker runs from an embedded string.
   const fc = new Linear(1024, 1030);
   const x = new Tensor(new Float32Array(8 * 1024).map((_, i) => Math.sin(i)), [8, 1024]);

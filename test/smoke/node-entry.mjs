@@ -12,8 +12,8 @@ const { layers } = await loadCompressedTensorsFile(file);
 assert.ok(layers.fc instanceof QuantizedLinear);
 assert.deepEqual(layers.fc.weightScale.shape, [4, 1]);
 const { tensors } = await readSafetensorsFile(file);
-assert.ok(tensors['fc.weight'] instanceof Tensor);
-assert.equal(readSafetensors(writeSafetensors(tensors)).tensors['fc.weight'].dtype, 'int8');
+assert.ok(tensors['fc.weight_packed'] instanceof Tensor); // pack-quantized (the default layout)
+assert.equal(readSafetensors(writeSafetensors(tensors)).tensors['fc.weight_packed'].dtype, 'int32');
 // The checkpoint converter from the built entry: a float checkpoint in, a compressed-tensors one out.
 const floatFile = join(mkdtempSync(join(tmpdir(), 'smoke-')), 'f.safetensors');
 const float = new Linear(8, 4);

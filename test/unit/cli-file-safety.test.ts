@@ -102,10 +102,20 @@ describe('non-regular paths', () => {
 
   it.skipIf(!posix)('a folder or FIFO as input is a FormatError saying what it is, never a hang', async () => {
     const pipe = fifo(join(dir, 'in.fifo'));
-    for (const path of [dir, pipe]) {
-      const what = path === dir ? /is a directory, not a regular file/ : /in\.fifo is a FIFO \(named pipe\), not a regular file/;
+    // A folder is a Hugging Face checkpoint folder for loadCompressedTensorsFile, inspect and quantize: one without weights says so.
+    const folder = join(dir, 'no-weights');
+    mkdirSync(folder, { recursive: true });
+    for (const path of [folder, pipe]) {
+      const what = path === folder ? /is a directory, not a regular file/ : /in\.fifo is a FIFO \(named pipe\), not a regular file/;
       await expect(openSafetensors(path)).rejects.toThrow(what);
       await expect(readSafetensorsFile(path)).rejects.toThrow(FormatError);
+      if (path === folder) {
+        const none = /a folder without model\.safetensors\.index\.json or model\.safetensors/;
+        await expect(loadCompressedTensorsFile(path)).rejects.toThrow(none);
+        expectRefused(await run('inspect', path), none);
+        expectRefused(await run('quantize', path, '-o', join(dir, 'never.safetensors'), '-q'), none);
+        continue;
+      }
       await expect(loadCompressedTensorsFile(path)).rejects.toThrow(what);
       expectRefused(await run('inspect', path), what);
       expectRefused(await run('quantize', path, '-o', join(dir, 'never.safetensors'), '-q'), what);
@@ -141,7 +151,7 @@ describe('replacing an existing output', () => {
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readlinkSync(link)).toBe('target.safetensors');
     expect(statSync(target).mode & 0o777).toBe(0o640);
-    expect((await openSafetensors(target).then(async (f) => { await f.close(); return f.entries.length; }))).toBe(3);
+    expect((await openSafetensors(target).then(async (f) => { await f.close(); return f.entries.length; }))).toBe(4); // weight_packed, weight_shape, weight_scale, bias
     const dangling = join(dir, 'dangling.safetensors');
     symlinkSync('missing/nowhere.safetensors', dangling);
     expectRefused(await run('quantize', input, '-o', dangling, '-q'), /dangling\.safetensors is a symlink that leads to no file/);
@@ -218,9 +228,9 @@ describe('many tensors, pipes, non-finite weights', () => {
   it('table() and the quantize report handle 200k rows (no Math.max(...rows) stack overflow)', () => {
     const rows = Array.from({ length: 200_000 }, (_, i) => [`t${i}`, 'F32']);
     expect(table(['tensor', 'dtype'], rows).split('\n')).toHaveLength(200_002);
-    const layer = { name: 'l', shape: [1, 2], dtype: 'F32', scaleShape: [1, 1], sqnrDb: 40, maxAbsError: 1e-3, bytesBefore: 8, bytesAfter: 6 };
+    const layer = { name: 'l', shape: [1, 2], dtype: 'F32', scaleShape: [1, 1], transposed: false, sqnrDb: 40, maxAbsError: 1e-3, bytesBefore: 8, bytesAfter: 6 };
     const report: QuantizeReport = {
-      layers: Array.from({ length: 150_000 }, () => layer), copied: [], notQuantizable: [], ignored: [], bytesIn: 1, bytesOut: 1,
+      layers: Array.from({ length: 150_000 }, () => layer), copied: [], notQuantizable: [], ignored: [], conv1d: [], lowSqnr: [], warnings: [], sourceDtypes: ['F32'], files: [], bytesIn: 1, bytesOut: 1,
       scheme: { granularity: 'channel', groupSize: null, range: 'full' } as QuantizeReport['scheme'], config: null,
     };
     expect(formatQuantizeReport(report)).toContain('150000 layers quantized');

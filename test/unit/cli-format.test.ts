@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatQuantizeReport } from '../../src/cli/main.js';
-import { shortenMiddle, table } from '../../src/cli/format.js';
+import { shortenMiddle, table, wrapText } from '../../src/cli/format.js';
 import { progressText, type ProgressView } from '../../src/cli/progress.js';
 import type { QuantizeReport } from '../../src/io/node-quantize.js';
 
@@ -14,6 +14,14 @@ describe('shortenMiddle', () => {
     for (let w = 1; w < NAME.length; w++) expect(chars(shortenMiddle(NAME, w))).toBe(w);
     expect(shortenMiddle(NAME, NAME.length)).toBe(NAME);
     expect(shortenMiddle('ab', 0)).toBe('');
+  });
+});
+
+describe('wrapText', () => {
+  it('breaks at spaces within the width, indents continuations, cuts a word longer than a line', () => {
+    expect(wrapText('3 layers quantized, 3 tensors copied unchanged', 24)).toBe('3 layers quantized, 3\n  tensors copied\n  unchanged');
+    expect(wrapText('short', 24)).toBe('short');
+    for (const l of wrapText(`ignored: ${NAME}, ${NAME}${NAME}`, 30).split('\n')) expect(chars(l)).toBeLessThanOrEqual(30);
   });
 });
 
@@ -55,6 +63,10 @@ describe('the quantize report', () => {
     bytesOut: 100,
     scheme: { granularity: 'channel', groupSize: null, range: 'full' },
     config: null,
+    lowSqnr: ['evil\x1b[2J\nfake row'],
+    conv1d: ['conv\x1b]0;t\x07'],
+    sourceDtypes: ['F32'],
+    files: ['out.safetensors'],
   } as unknown as QuantizeReport;
 
   it('escapes control characters in names from the file (table and lists)', () => {
@@ -62,6 +74,7 @@ describe('the quantize report', () => {
     expect(text).toContain('evil\\x1b[2J\\nfake row');
     expect(text).toContain('odd\\x07name');
     expect(text).toContain('lm_head\\r');
+    expect(text).toContain('conv\\x1b]0;t\\x07');
     // eslint-disable-next-line no-control-regex -- the point: no control character reaches the terminal
     expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
   });
@@ -69,11 +82,11 @@ describe('the quantize report', () => {
   it('fits a 60-column terminal, leaving out max |err|, before and weight in that order as needed', () => {
     const long = { ...report, layers: Array.from({ length: 3 }, (_, i) => ({ ...report.layers[0], name: `${NAME}.${i}`, shape: [11008, 4096] })) };
     const lines = formatQuantizeReport(long as QuantizeReport, 60).split('\n');
-    // The table, its total and the note fit; the summary lines after it are prose (the terminal wraps them).
+    // The table, its total, the note and the sentences around it (wrapped) all fit.
     const note = lines.indexOf('(left out to fit 60 columns: max |err|, before, weight)');
     expect(note).toBeGreaterThan(4);
-    for (const l of lines.slice(0, note + 1)) expect(chars(l)).toBeLessThanOrEqual(60);
-    expect(lines[3]).toMatch(/^model\.layers\.10\..*….*\.w2\.0 {2}\(4, 1\)/);
+    for (const l of lines) expect(chars(l)).toBeLessThanOrEqual(60);
+    expect(lines[3]).toMatch(/^model\.layers\.10.*….*\.w2\.0 {2}\(4, 1\)/);
     const full = formatQuantizeReport(long as QuantizeReport);
     expect(full).toContain(`${NAME}.2`);
     expect(full).toContain('max |err|');

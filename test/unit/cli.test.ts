@@ -106,14 +106,17 @@ describe('int8-linear quantize', () => {
     expect(cfg.quantization_config.ignore).toEqual(['embed', 'lm_head']);
   });
 
-  it('--ignore replaces the defaults; --ignore "" quantizes lm_head too', async () => {
-    const r = await run('quantize', input, '-o', join(dir, 'all.safetensors'), '--ignore', '', '-q');
-    expect(r.code).toBe(0);
-    const { layers } = loadCompressedTensors(new Uint8Array(readFileSync(join(dir, 'all.safetensors'))));
-    expect(Object.keys(layers).sort()).toEqual(['embed', 'fc1', 'fc2', 'lm_head']);
-    const only = await run('quantize', input, '-o', join(dir, 'some.safetensors'), '--ignore', 'fc*', '-q');
-    expect(only.code).toBe(0);
-    expect(Object.keys(loadCompressedTensors(new Uint8Array(readFileSync(join(dir, 'some.safetensors')))).layers).sort()).toEqual(['embed', 'lm_head']);
+  it('--ignore adds to the defaults; --no-default-ignore (or the old --ignore "") quantizes lm_head too; a pattern matching nothing warns', async () => {
+    for (const flag of ['--no-default-ignore', '--ignore=']) {
+      const r = await run('quantize', input, '-o', join(dir, 'all.safetensors'), flag, '-q');
+      expect(r.code, r.err).toBe(0);
+      const { layers } = loadCompressedTensors(new Uint8Array(readFileSync(join(dir, 'all.safetensors'))));
+      expect(Object.keys(layers).sort()).toEqual(['embed', 'fc1', 'fc2', 'lm_head']);
+    }
+    const some = await run('quantize', input, '-o', join(dir, 'some.safetensors'), '--ignore', 'fc1', '--ignore', 're:.*nothing', '-q');
+    expect(some.code).toBe(0);
+    expect(Object.keys(loadCompressedTensors(new Uint8Array(readFileSync(join(dir, 'some.safetensors')))).layers).sort()).toEqual(['fc2']);
+    expect(some.err).toBe('int8-linear: warning: --ignore "re:.*nothing" matches no quantizable layer\n');
   });
 
   it('exit codes: 2 usage, 1 bad input with one line, nothing half-written', async () => {
@@ -135,20 +138,22 @@ describe('int8-linear quantize', () => {
     expect(bad.err).toMatch(/^int8-linear: \S*bad\.safetensors: header: HeaderTooLarge: not a safetensors file/);
     const odd = await run('quantize', input, '-o', join(dir, 'odd.safetensors'), '--granularity', 'group', '--group-size', '5');
     expect(odd.code).toBe(1);
-    expect(odd.err).toMatch(/layer 'fc\d'.*divisible by groupSize 5/);
+    expect(odd.err).toMatch(/^int8-linear: 2 layer\(s\) cannot be quantized as asked; nothing was written/);
+    expect(odd.err).toMatch(/\n {2}\S+: layer 'fc1' F16 \(24, 48\): in_features 48 is not divisible by groupSize 5/);
+    expect(odd.err).toMatch(/\n {2}\S+: layer 'fc2' .*divisible by groupSize 5/);
     expect(existsSync(join(dir, 'odd.safetensors'))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('--help and --version exit 0; inspect shows dtypes, shapes and the scheme', async () => {
-    expect((await run('--help')).out).toContain('int8-linear quantize <in.safetensors> -o <out.safetensors>');
+    expect((await run('--help')).out).toContain('int8-linear quantize <in> -o <out> [options]');
     const v = await run('--version');
     expect(v.code).toBe(0);
     expect(v.out.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
     await run('quantize', input, '-o', join(dir, 'g.safetensors'), '--granularity', 'group', '--group-size', '4', '-q');
     const r = await run('inspect', join(dir, 'g.safetensors'));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/fc1\.weight\s+I8\s+\(24, 48\)\s+1\.13 KiB\s+int8 group 4 full, scale F32 \(24, 12\)/);
+    expect(r.out).toMatch(/fc1\.weight_packed\s+I32\s+\(24, 12\)\s+1\.13 KiB\s+int8 group 4 full packed \(24, 48\), scale F32 \(24, 12\)/);
     expect(r.out).toMatch(/steps\s+I64\s+\(1,\)/);
   });
 
