@@ -1,36 +1,9 @@
 import { BackendError } from '../../errors.js';
 import { packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
 import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
+import { runBlocks, type KernelCall, type KernelExports } from './chunks.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
 import { WasmHeap, WASM32_MAX_BYTES } from './heap.js';
-
-/** The kernel's exports (see kernel.wat). Pointers are byte offsets into the memory; `os` is the out row stride in bytes. */
-export interface KernelExports {
-  linear_f32(w: number, s: number, x: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number, os: number): void;
-  linear_i8(w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number, os: number): void;
-}
-
-/**
- * One kernel call over the row blocks [0, nb) of a packed weight: pointers into the backend's
- * memory, and `threads` scratch areas of `scratchBytes` each at `scratch` (thread t uses the t-th).
- * `op` 1 is `linear_f32` (W8A32, `xScales` unused), 2 is `linear_i8` (W8A8).
- */
-export interface KernelCall {
-  op: 1 | 2;
-  w: number;
-  s: number;
-  x: number;
-  xScales: number;
-  out: number;
-  bias: number;
-  m: number;
-  nb: number;
-  groups: number;
-  cpg: number;
-  panel: number;
-  scratch: number;
-  scratchBytes: number;
-}
 
 /**
  * How a backend runs its kernel calls: on the calling thread (`createWasmBackend`), or split over
@@ -42,23 +15,6 @@ export interface KernelDispatch {
   run(call: KernelCall): void;
   /** Stops what the dispatch started (workers); the kernel is not called again. */
   dispose(): void;
-}
-
-/**
- * Runs `call` over its blocks [b0, b1) on this thread, with scratch area `slot`. Row blocks are
- * independent (the per-row arithmetic does not depend on which blocks a call covers), so any split
- * of [0, nb) into such calls gives the whole call's output bit for bit.
- */
-export function runBlocks(kernel: KernelExports, c: KernelCall, b0: number, b1: number, slot: number): void {
-  const wb = c.groups * c.cpg * 64; // bytes of one packed block (4 rows)
-  const sb = c.groups * 16; // bytes of one block's scales
-  const os = c.nb * 16;
-  const scratch = c.scratch + slot * c.scratchBytes;
-  if (c.op === 1) {
-    kernel.linear_f32(c.w + b0 * wb, c.s + b0 * sb, c.x, c.out + b0 * 16, c.bias + b0 * 16, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
-  } else {
-    kernel.linear_i8(c.w + b0 * wb, c.s + b0 * sb, c.x, c.xScales, c.out + b0 * 16, c.bias + b0 * 16, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
-  }
 }
 
 /** The dispatch of `createWasmBackend`: every call on the calling thread. */
@@ -290,7 +246,7 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
 
   function callOf(op: 1 | 2, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number): KernelCall {
     const { nb, groups, cpg } = p.layout;
-    return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, panel, scratch, scratchBytes };
+    return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, flush: cpg, panel, scratch, scratchBytes };
   }
 
   function copyOut(buffer: ArrayBuffer, ptr: number, layout: PackedLayout, m: number, out: Float32Array): void {
