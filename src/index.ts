@@ -16,7 +16,7 @@ export type { QuantizedActivations } from './quant/activations.js';
 export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
 export { referenceLinear, referenceLinearF32, referenceLinearW8A8, createReferenceBackend } from './kernels/reference.js';
 export { createJsBackend } from './kernels/js-packed.js';
-export { createWasmBackend, wasmSimdSupported } from './kernels/wasm/backend.js';
+export { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/backend.js';
 export type { WasmBackend, WasmBackendOptions } from './kernels/wasm/backend.js';
 export { availableBackends } from './kernels/available.js';
 export type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from './kernels/types.js';

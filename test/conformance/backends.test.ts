@@ -3,7 +3,7 @@ import { availableBackends } from '../../src/kernels/available.js';
 import { createJsBackend } from '../../src/kernels/js-packed.js';
 import { referenceLinear, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../../src/kernels/types.js';
-import { wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
+import { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
 import { createThreadedWasmBackend } from '../../src/kernels/wasm/node-threads.js';
 import { quantizeActivations } from '../../src/quant/activations.js';
 import { CONFORMANCE_CASES, caseData, caseLabel } from './shapes.js';
@@ -20,15 +20,47 @@ export const EXTRA_BACKEND_FACTORIES: readonly (() => Backend | Promise<Backend>
   () => createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0 }),
 ];
 
-const backends: Backend[] = [];
+/**
+ * Where the runtime has relaxed SIMD (Node >= 22), the wasm backends run the relaxed build by default:
+ * the plain SIMD128 build (what Node 20 runs) is then put under the same table too, so CI's run under
+ * Node 24 covers both kernels.
+ */
+const PLAIN_FACTORIES: readonly (readonly [string, () => Promise<Backend>])[] = relaxedSimdSupported()
+  ? [
+      ['wasm-simd plain', () => createWasmBackend({ relaxed: false })],
+      ['wasm-simd-threads plain', () => createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0, relaxed: false })],
+    ]
+  : [];
+
+/** Every backend under test, by label: its name, or for the plain builds '<name> plain'. */
+const KERNELS = ['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference', ...PLAIN_FACTORIES.map(([label]) => label)];
+const FAST_KERNELS = KERNELS.filter((label) => label !== 'reference');
+
+const backends = new Map<string, Backend>();
 
 beforeAll(async () => {
   for (const b of [...(await availableBackends()), ...(await Promise.all(EXTRA_BACKEND_FACTORIES.map((f) => f())))]) {
-    if (backends.some((have) => have.name === b.name)) b.dispose();
-    else backends.push(b);
+    if (backends.has(b.name)) b.dispose();
+    else backends.set(b.name, b);
   }
+  for (const [label, create] of PLAIN_FACTORIES) backends.set(label, await create());
 });
 afterAll(() => backends.forEach((b) => b.dispose()));
+
+function backendOf(label: string): Backend {
+  const b = backends.get(label);
+  if (b === undefined) throw new Error(`backend ${label} was not created`);
+  return b;
+}
+
+describe('the kernel builds under test', () => {
+  it('the wasm backends run relaxed SIMD exactly where the runtime has it, and the plain build is tested beside it', () => {
+    const relaxed = relaxedSimdSupported();
+    expect(backendOf('wasm-simd').mode).toBe(relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128');
+    expect(backendOf('wasm-simd-threads').mode).toBe(relaxed ? 'wasm-simd128-relaxed-threads2' : 'wasm-simd128-threads2');
+    if (relaxed) expect([backendOf('wasm-simd plain').mode, backendOf('wasm-simd-threads plain').mode]).toEqual(['wasm-simd128', 'wasm-simd128-threads2']);
+  });
+});
 
 describe('availableBackends', () => {
   it('lists wasm-simd where WebAssembly SIMD exists, then the JS fallback, then the reference', async () => {
@@ -46,12 +78,8 @@ function run(backend: Backend, x: Float32Array, m: number, weight: KernelWeight,
   return out;
 }
 
-describe.each(['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference'])('%s against the reference kernel', (name) => {
-  const backend = () => {
-    const b = backends.find((have) => have.name === name);
-    if (b === undefined) throw new Error(`backend ${name} was not created`);
-    return b;
-  };
+describe.each(KERNELS)('%s against the reference kernel', (name) => {
+  const backend = () => backendOf(name);
 
   it.each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A32 %s: within FLOAT32_ACCUMULATION', (label, c) => {
     const { weight, x, bias } = caseData(c);
@@ -83,24 +111,24 @@ describe('W8A8 integer sums do not saturate', () => {
   const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n).fill(1), groupSize: k };
   const xq = new Int8Array(k).fill(-128);
 
-  it.each(['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference'])('%s: 4096 products of -128 · -128 sum to exactly 2^26', (name) => {
+  it.each(KERNELS)('%s: 4096 products of -128 · -128 sum to exactly 2^26', (name) => {
     const out = new Float32Array(n);
-    backends.find((b) => b.name === name)!.linearW8A8!({ xq, xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
+    backendOf(name).linearW8A8!({ xq, xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(2 ** 26));
   });
 
-  it.each(['wasm-simd', 'wasm-simd-threads', 'js-packed'])('%s: alternating extremes (127·-128 and -128·-128) give the exact sum', (name) => {
+  it.each(FAST_KERNELS)('%s: alternating extremes (127·-128 and -128·-128) give the exact sum', (name) => {
     const alt = new Int8Array(k).map((_, i) => (i % 2 === 0 ? 127 : -128));
     const w: KernelWeight = { ...weight, values: new Int8Array(n * k).fill(-128) };
     // per pair: 127·-128 + -128·-128 = 128; 2048 pairs: 262144
     const out = new Float32Array(n);
-    backends.find((b) => b.name === name)!.linearW8A8!({ xq: alt, xScales: new Float32Array([0.5]), m: 1, weight: w, bias: null, out });
+    backendOf(name).linearW8A8!({ xq: alt, xScales: new Float32Array([0.5]), m: 1, weight: w, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(131072));
   });
 });
 
 describe('W8A32 handles the shapes kernels get wrong', () => {
-  it.each(['wasm-simd', 'wasm-simd-threads', 'js-packed'])('%s: K = 13 (not a multiple of 4 or 16), M = 1, N = 7 (not a multiple of 4), exact small integers', (name) => {
+  it.each(FAST_KERNELS)('%s: K = 13 (not a multiple of 4 or 16), M = 1, N = 7 (not a multiple of 4), exact small integers', (name) => {
     const k = 13;
     const n = 7;
     const values = new Int8Array(n * k).map((_, i) => ((i * 37) % 256) - 128);
@@ -114,6 +142,6 @@ describe('W8A32 handles the shapes kernels get wrong', () => {
       for (let i = 0; i < k; i++) s += x[i] * values[o * k + i];
       expected[o] = s * 0.5 + o;
     }
-    expectBitExact(name, run(backends.find((b) => b.name === name)!, x, 1, weight, bias), expected);
+    expectBitExact(name, run(backendOf(name), x, 1, weight, bias), expected);
   });
 });

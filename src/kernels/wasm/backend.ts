@@ -3,6 +3,7 @@ import { packWeight, packedLayout, padActivations, unpackValues, type PackedLayo
 import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
 import { runBlocks, type KernelCall, type KernelExports } from './chunks.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
+import { KERNEL_RELAXED_WASM_BASE64 } from './generated/kernel-relaxed-bytes.js';
 import { WasmHeap, WASM32_MAX_BYTES } from './heap.js';
 
 /**
@@ -70,7 +71,18 @@ export interface WasmBackend extends Backend {
   readonly memoryBytes: number;
 }
 
-let compiled: Promise<WebAssembly.Module> | null = null;
+/** The compiled kernel modules, by build (plain SIMD128, relaxed SIMD): compiled once, shared by backends. */
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** @internal Compiles the build `base64` once per process. */
+export function compileOnce(base64: string): Promise<WebAssembly.Module> {
+  let module = compiled.get(base64);
+  if (module === undefined) {
+    module = WebAssembly.compile(decodeBase64(base64));
+    compiled.set(base64, module);
+  }
+  return module;
+}
 
 /** @internal The bytes of a generated kernel module (base64, see scripts/build-wasm.mjs). */
 export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -84,6 +96,36 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
 ]);
+
+/** An 82-byte module whose one function is `f32x4.relaxed_madd` of three constants: valid exactly where relaxed SIMD exists. */
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 133, 2, 11,
+]);
+
+/**
+ * Whether this runtime has WebAssembly relaxed SIMD (Node >= 22, Chrome >= 114, Firefox >= 145; not
+ * Node 20): validates an 82-byte module, nothing is compiled. The relaxed kernel uses only
+ * `f32x4.relaxed_madd`, whose one implementation-defined choice (fused or not) is within
+ * FLOAT32_ACCUMULATION either way, so no behaviour probe is needed.
+ *
+ * Example:
+ *   relaxedSimdSupported();   // true on Node 24, false on Node 20
+ */
+export function relaxedSimdSupported(): boolean {
+  return wasmSimdSupported() && WebAssembly.validate(RELAXED_PROBE);
+}
+
+/** @internal Which kernel build a backend runs: relaxed SIMD unless told not to or not supported. */
+export function useRelaxed(caller: string, relaxed: boolean | undefined): boolean {
+  if (relaxed !== undefined && typeof relaxed !== 'boolean') {
+    throw new BackendError(`${caller}: relaxed must be true, false or left out, got ${typeof relaxed}; leave it out to use relaxed SIMD where the runtime has it`);
+  }
+  if (relaxed === true && !relaxedSimdSupported()) {
+    throw new BackendError(`${caller}: { relaxed: true } but this runtime has no WebAssembly relaxed SIMD (Node >= 22, Chrome >= 114); leave relaxed out to get plain SIMD128 here`);
+  }
+  return relaxed ?? relaxedSimdSupported();
+}
 
 /**
  * Whether this runtime has WebAssembly with SIMD128 (validates a 43-byte module; nothing is compiled).
@@ -111,6 +153,12 @@ export interface WasmBackendOptions {
    * wasm32 limit. Weights and scratch past it are a BackendError that changes nothing.
    */
   readonly maxMemoryBytes?: number;
+  /**
+   * Run the relaxed-SIMD build of the kernel (`f32x4.relaxed_madd` in the W8A32 loops; `mode` ends in
+   * `-relaxed`): default where the runtime has relaxed SIMD (`relaxedSimdSupported()`); `false` forces
+   * plain SIMD128; `true` where it is missing is a BackendError. W8A8 is the same kernel either way.
+   */
+  readonly relaxed?: boolean;
 }
 
 /** @internal Checks `maxMemoryBytes` (one 64 KiB page up to 4 GiB); returns the limit in bytes. */
@@ -150,15 +198,15 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
         'Firefox >= 89, Safari >= 16.4); use createJsBackend() or the reference backend instead',
     );
   }
-  compiled ??= WebAssembly.compile(decodeBase64(KERNEL_WASM_BASE64));
-  return instantiate(await compiled, limit);
+  const relaxed = useRelaxed('createWasmBackend', options.relaxed);
+  return instantiate(await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64), limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128');
 }
 
 /** @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts). */
-export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES): Promise<WasmBackend> {
+export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128'): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
   const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
-  return wasmBackendOf({ name: 'wasm-simd', mode: 'wasm-simd128', memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel) });
+  return wasmBackendOf({ name: 'wasm-simd', mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel) });
 }
 
 /** What a wasm backend is made of: its name and mode, the memory its kernel runs on, and how calls run. */

@@ -15,8 +15,9 @@ import { Worker } from 'node:worker_threads';
 import { BackendError } from '../../errors.js';
 import { availableBackends as mainBackends } from '../available.js';
 import type { Backend } from '../types.js';
-import { decodeBase64, memoryLimitOf, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type KernelDispatch, type WasmBackend } from './backend.js';
+import { compileOnce, memoryLimitOf, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type KernelDispatch, type WasmBackend } from './backend.js';
 import { controlWords, runBlocks, runShared, stopWorkers, workerChunks, type KernelCall, type KernelExports, type WorkerStart } from './chunks.js';
+import { KERNEL_RELAXED_SHARED_WASM_BASE64 } from './generated/kernel-relaxed-shared-bytes.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
 import { NODE_WORKER_SOURCE } from './generated/node-worker-source.js';
 import { WasmHeap } from './heap.js';
@@ -66,8 +67,6 @@ export interface ThreadedWasmBackend extends WasmBackend {
   readonly workerChunks: number;
 }
 
-let compiled: Promise<WebAssembly.Module> | null = null;
-
 /**
  * Creates the WebAssembly SIMD backend on `threads` threads (Node only, from `int8-linear/node`):
  * the same kernels, packed layout and numbers as `createWasmBackend()` (outputs are bit for bit the
@@ -102,8 +101,8 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   if (!wasmSimdSupported()) {
     throw new BackendError('createThreadedWasmBackend: this runtime has no WebAssembly SIMD128 (needs Node >= 16.4); use createJsBackend() instead');
   }
-  compiled ??= WebAssembly.compile(decodeBase64(KERNEL_SHARED_WASM_BASE64));
-  const module = await compiled;
+  const relaxed = useRelaxed('createThreadedWasmBackend', options.relaxed);
+  const module = await compileOnce(relaxed ? KERNEL_RELAXED_SHARED_WASM_BASE64 : KERNEL_SHARED_WASM_BASE64);
   // The maximum is `maxMemoryBytes` (default the wasm32 limit): a shared memory cannot move when it
   // grows, so it is reserved (address space only) up front. Growing past it throws, and the heap turns
   // that into a BackendError that changes nothing.
@@ -156,7 +155,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
       for (const w of workers) void w.terminate();
     },
   };
-  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128-threads${threads}`, memory, heap, dispatch });
+  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch });
   return Object.defineProperties(backend, {
     threads: { value: threads, enumerable: true },
     exited: { value: exited, enumerable: true },
