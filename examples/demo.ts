@@ -14,7 +14,7 @@ import {
   quantize,
   sqnr,
   type QuantScheme,
-} from '../src/index.js';
+} from 'int8-linear';
 
 const SEED = 42;
 manualSeed(SEED);

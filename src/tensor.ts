@@ -1,5 +1,5 @@
 import { getFloat16, setFloat16 } from '@petamoriken/float16';
-import { ShapeError } from './errors.js';
+import { ShapeError, describeValue, ownEntry } from './errors.js';
 
 /**
  * Element types a Tensor can hold. float16/bfloat16 hold raw 16-bit patterns in a Uint16Array
@@ -45,6 +45,15 @@ const ARRAY_FOR: Readonly<Record<DType, new (n: number) => TensorData>> = {
   int64: BigInt64Array,
 };
 
+/** The typed-array class of a dtype; any other string (also an inherited name such as 'toString') is a ShapeError. */
+function arrayFor(dtype: DType): new (n: number) => TensorData {
+  const Ctor = ownEntry(ARRAY_FOR, dtype);
+  if (Ctor === undefined) {
+    throw new ShapeError(`Tensor: dtype ${describeValue(dtype)} is not one of ${Object.keys(ARRAY_FOR).map((d) => `'${d}'`).join(', ')}`);
+  }
+  return Ctor;
+}
+
 function inferDType(data: TensorData): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Int8Array) return 'int8';
@@ -53,7 +62,7 @@ function inferDType(data: TensorData): DType {
   if (data instanceof Uint8Array) return 'uint8';
   if (data instanceof BigInt64Array) return 'int64';
   throw new ShapeError(
-    `Tensor: cannot infer the dtype of a ${(data as object).constructor.name}; ` +
+    `Tensor: cannot infer the dtype of ${describeValue(data)}; expected a typed array (Float32Array, Int8Array, ...); ` +
       `pass it explicitly, e.g. new Tensor(bits, shape, 'float16') for a Uint16Array of half-float bits`,
   );
 }
@@ -90,11 +99,12 @@ export class Tensor<D extends DType = DType> {
 
   constructor(data: DataTypeMap[D], shape: readonly number[], dtype?: D) {
     const inferred = dtype ?? (inferDType(data) as D);
-    const Expected = ARRAY_FOR[inferred];
+    const Expected = arrayFor(inferred);
     if (!(data instanceof Expected)) {
-      throw new ShapeError(
-        `Tensor: dtype '${inferred}' needs a ${Expected.name}, got a ${(data as object).constructor.name}`,
-      );
+      throw new ShapeError(`Tensor: dtype '${inferred}' needs a ${Expected.name}, got ${describeValue(data)}`);
+    }
+    if (!Array.isArray(shape)) {
+      throw new ShapeError(`Tensor: shape must be an array of dimensions, e.g. [2, 3], got ${describeValue(shape)}`);
     }
     for (let i = 0; i < shape.length; i++) {
       const d = shape[i];
@@ -119,7 +129,7 @@ export class Tensor<D extends DType = DType> {
 
   /** A zero-filled tensor. */
   static zeros<D extends DType = 'float32'>(shape: readonly number[], dtype: D = 'float32' as D): Tensor<D> {
-    return new Tensor(new ARRAY_FOR[dtype](numel(shape)) as DataTypeMap[D], shape, dtype);
+    return new Tensor(new (arrayFor(dtype))(numel(shape)) as DataTypeMap[D], shape, dtype);
   }
 
   /** Number of elements. */
@@ -191,6 +201,9 @@ export class Tensor<D extends DType = DType> {
   toHalf(dtype: 'float16' | 'bfloat16'): Tensor<'float16' | 'bfloat16'> {
     if (this.dtype !== 'float32') {
       throw new ShapeError(`toHalf: needs a float32 tensor, got ${this.dtype}; call toFloat32() first`);
+    }
+    if (dtype !== 'float16' && dtype !== 'bfloat16') {
+      throw new ShapeError(`toHalf: dtype ${describeValue(dtype)} is not one of 'float16', 'bfloat16'`);
     }
     const src = this.data as Float32Array;
     const n = src.length;

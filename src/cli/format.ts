@@ -30,3 +30,27 @@ export function progressLine(done: number, total: number, label: string, width =
   const filled = total === 0 ? width : Math.round((done / total) * width);
   return `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${label}`.slice(0, 120).padEnd(80);
 }
+
+/**
+ * Text from a file made safe to print on a terminal: control characters (C0, DEL, C1), the Unicode
+ * line separators and bidirectional overrides are written as visible escapes (`\x1b`, `\n`,
+ * `\u202e`), and a backslash as `\\`, so a tensor name can neither move the cursor, clear the
+ * screen, set the window title, reorder text nor forge a table row, and every escape reads back
+ * unambiguously.
+ *
+ * Example:
+ *   printable('a\x1b[2Jb\n');   // 'a\\x1b[2Jb\\n'
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const named = ESCAPES[c];
+    if (named !== undefined) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
+const ESCAPES: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t',
+});

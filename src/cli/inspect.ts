@@ -1,10 +1,14 @@
-import { compressedTensorsInfo, layerScheme } from '../io/compressed-tensors.js';
+import { FormatError } from '../errors.js';
+import { compressedTensorsInfo, layerScheme, type QuantizationConfig } from '../io/compressed-tensors.js';
 import { openSafetensors } from '../io/node.js';
-import { formatBytes, shapeText, table } from './format.js';
+import { formatBytes, printable, shapeText, table } from './format.js';
 
 /**
  * The text of `int8-linear inspect <file>`: size, metadata, every tensor (dtype, shape, bytes) and,
- * for quantized layers (`<name>.weight` int8 with a `<name>.weight_scale`), the scheme.
+ * for quantized layers (`<name>.weight` int8 with a `<name>.weight_scale`), the scheme. Names and
+ * metadata come from the file, so they are printed through `printable` (control characters escaped).
+ * A quantization config this library cannot read does not stop the listing: the raw metadata is
+ * shown with a note saying why the config is unreadable.
  *
  * Example:
  *   console.log(await inspectSafetensorsFile('/tmp/mlp-int8.safetensors'));
@@ -14,15 +18,27 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
   try {
     const { entries, metadata } = file;
     const out: string[] = [
-      `${path}: ${formatBytes(file.size)}, ${entries.length} tensors, header ${formatBytes(file.header.headerSize)}`,
+      `${printable(path)}: ${formatBytes(file.size)}, ${entries.length} tensors, header ${formatBytes(file.header.headerSize)}`,
     ];
-    const { config, ranges } = compressedTensorsInfo(metadata);
+    let config: QuantizationConfig | null = null;
+    let ranges: Readonly<Record<string, unknown>> = {};
+    let unreadable: string | null = null;
+    try {
+      ({ config, ranges } = compressedTensorsInfo(metadata));
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      unreadable = e.message;
+    }
     if (metadata !== null) {
       out.push('', 'metadata:');
       for (const [k, v] of Object.entries(metadata)) {
-        out.push(`  ${k}: ${k === 'quantization_config' && config !== null ? `compressed-tensors, format ${config.format}, ${Object.keys(config.config_groups).length} group(s), ignore [${config.ignore.join(', ')}]` : v}`);
+        const summary = k === 'quantization_config' && config !== null
+          ? `compressed-tensors, format ${config.format}, ${Object.keys(config.config_groups).length} group(s), ignore [${config.ignore.join(', ')}]`
+          : v;
+        out.push(`  ${printable(k)}: ${printable(summary)}`);
       }
     }
+    if (unreadable !== null) out.push('', `note: the quantization config is unreadable, schemes are shown from the scale shapes: ${printable(unreadable)}`);
     const byName = new Map(entries.map((e) => [e.name, e]));
     const schemeOf = new Map<string, string>();
     for (const e of entries) {
@@ -30,14 +46,21 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
       const name = e.name.slice(0, Math.max(0, e.name.length - '.weight_scale'.length));
       const w = byName.get(name === '' ? 'weight' : `${name}.weight`);
       if (w === undefined || w.dtype !== 'I8' || w.shape.length !== 2) continue;
-      const s = layerScheme(name, w.shape, e.shape, config, ranges);
-      schemeOf.set(w.name, `int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`} ${s.range}, scale ${e.dtype} ${shapeText(e.shape)}`);
+      let text: string;
+      try {
+        const s = layerScheme(name, w.shape, e.shape, config, ranges);
+        text = `int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`} ${s.range}`;
+      } catch (err) {
+        if (!(err instanceof FormatError)) throw err;
+        text = 'int8, scheme unreadable';
+      }
+      schemeOf.set(w.name, `${text}, scale ${e.dtype} ${shapeText(e.shape)}`);
     }
     out.push('');
     out.push(
       table(
         ['tensor', 'dtype', 'shape', 'bytes', 'quantization'],
-        entries.map((e) => [e.name, e.dtype, shapeText(e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), schemeOf.get(e.name) ?? '']),
+        entries.map((e) => [printable(e.name), e.dtype, shapeText(e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), printable(schemeOf.get(e.name) ?? '')]),
         [3],
       ),
     );

@@ -2,11 +2,11 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
-import { Int8LinearError } from '../errors.js';
+import { Int8LinearError, ownEntry } from '../errors.js';
 import type { ScaleDType } from '../io/compressed-tensors.js';
 import { writeQuantizationConfigJson } from '../io/node.js';
 import type { Granularity, QuantRange } from '../quant/quantize.js';
-import { formatBytes, progressLine, shapeText, table } from './format.js';
+import { formatBytes, printable, progressLine, shapeText, table } from './format.js';
 import { inspectSafetensorsFile } from './inspect.js';
 import { DEFAULT_IGNORE, quantizeSafetensorsFile, type QuantizeReport } from './quantize.js';
 
@@ -93,7 +93,7 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   if (sameFile(input, output)) throw new UsageError(`the output ${output} is the input; choose another output file`);
   if (!GRANULARITIES.includes(values.granularity)) throw new UsageError(`--granularity must be one of ${GRANULARITIES.join(', ')}, got '${values.granularity}'`);
   if (values.range !== 'full' && values.range !== 'restricted') throw new UsageError(`--range must be full or restricted, got '${values.range}'`);
-  const scaleDtype = SCALE_DTYPES[values['scale-dtype']];
+  const scaleDtype = ownEntry(SCALE_DTYPES, values['scale-dtype']);
   if (scaleDtype === undefined) throw new UsageError(`--scale-dtype must be f32, f16 or bf16, got '${values['scale-dtype']}'`);
   const gs = values['group-size'];
   if ((gs === undefined) !== (values.granularity !== 'group')) throw new UsageError('--group-size is required with, and only with, --granularity group');
@@ -150,7 +150,7 @@ export async function main(argv: string[], out: NodeJS.WriteStream = process.std
       return 2;
     }
     if (e instanceof Int8LinearError || (typeof code === 'string' && /^E[A-Z]+$/.test(code))) {
-      err.write(`int8-linear: ${(e as Error).message.split('\n')[0]}\n`);
+      err.write(`int8-linear: ${printable((e as Error).message.split('\n')[0])}\n`);
       return 1;
     }
     err.write(`int8-linear: internal error, please report it: ${(e as Error).stack ?? String(e)}\n`);

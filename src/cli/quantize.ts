@@ -1,9 +1,9 @@
 import picomatch from 'picomatch';
-import { FormatError } from '../errors.js';
-import { encodeScale, quantizationConfig, type QuantizationConfig, type ScaleDType } from '../io/compressed-tensors.js';
+import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.js';
+import { SCALE_DTYPES, encodeScale, quantizationConfig, type QuantizationConfig, type ScaleDType } from '../io/compressed-tensors.js';
 import { openSafetensors, writeSafetensorsStream, type SafetensorsFile } from '../io/node.js';
 import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsSpec } from '../io/safetensors.js';
-import { computeScale, dequantize, quantize, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
+import { SCHEME_KEYS, computeScale, dequantize, quantize, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
 import { Tensor } from '../tensor.js';
 
 /**
@@ -162,7 +162,9 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
  *   report.layers[0].scaleShape;   // [128, 1]
  */
 export async function quantizeSafetensorsFile(input: string, output: string, options: QuantizeFileOptions = {}): Promise<QuantizeReport> {
+  checkOptions('quantizeSafetensorsFile', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress'], QuantizationError);
   const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, ...schemeOptions } = options;
+  oneOf('quantizeSafetensorsFile: scaleDtype', scaleDtype, SCALE_DTYPES, QuantizationError);
   const isIgnored = picomatch([...ignore].filter((g) => g !== ''), { dot: true });
   const file = await openSafetensors(input);
   try {
@@ -172,7 +174,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
     const layers = new Map<string, Layer>();
     const byOutput = new Map<string, { kind: 'copy' | 'weight' | 'scale'; layer?: Layer; source?: SafetensorsEntry }>();
     const specs: SafetensorsSpec[] = [];
-    const report: QuantizeReport = { layers: [], copied: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1), config: null };
+    const report: QuantizeReport = { layers: [], copied: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1, 'quantizeSafetensorsFile'), config: null };
     for (const e of file.entries) {
       const isWeight = (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && FLOAT_DTYPES.has(e.dtype) && e.shape[1] > 0;
       const name = e.name.slice(0, Math.max(0, e.name.length - '.weight'.length));

@@ -1,4 +1,4 @@
-import { BackendError } from '../errors.js';
+import { BackendError, checkOptions } from '../errors.js';
 import type { Backend, KernelWeight, LinearArgs } from '../kernels/types.js';
 import { loadGpuJs, type GpuInstance, type GpuKernel, type GpuMode, type GpuModeRequest } from './gpujs.js';
 import { LINEAR_KERNEL_SOURCE, packInt8Rows } from './pack.js';
@@ -303,6 +303,7 @@ function createLinearKernel(
  *   gpu.dispose();
  */
 export async function createGpuBackend(options: GpuBackendOptions = {}): Promise<GpuBackend> {
+  checkOptions('createGpuBackend', options, ['mode'], BackendError);
   const requested = options.mode ?? 'gpu';
   if (requested !== 'gpu' && !REAL_MODES.includes(requested)) {
     throw new BackendError(

@@ -1,4 +1,5 @@
-import { FormatError, QuantizationError, ShapeError } from '../errors.js';
+import { RE2JS } from 're2js';
+import { FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf, ownEntry } from '../errors.js';
 import { QuantizedLinear } from '../nn/quantized-linear.js';
 import type { Tensor} from '../tensor.js';
 import { formatShape } from '../tensor.js';
@@ -8,6 +9,11 @@ type Scheme = QuantizedLinear['scheme'];
 
 /** Scale dtypes a file may store; scales are float32 in memory whatever the file holds. */
 export type ScaleDType = 'float32' | 'float16' | 'bfloat16';
+
+/** Every `ScaleDType`, for checking a user-given one. */
+export const SCALE_DTYPES: readonly ScaleDType[] = ['float32', 'float16', 'bfloat16'];
+/** The keys of `SaveCompressedTensorsOptions`, for the unknown-option check. */
+export const SAVE_KEYS: readonly (keyof SaveCompressedTensorsOptions)[] = ['scaleDtype', 'tensors', 'ignore', 'metadata'];
 
 /** `weights` of a compressed-tensors config group (QuantizationArgs), the fields this library writes and reads. */
 export interface CompressedTensorsWeights {
@@ -122,6 +128,7 @@ export function quantizationConfig(
  *   encodeScale(qfc.weightScale, 'bfloat16', 'fc1').dtype;   // 'bfloat16'
  */
 export function encodeScale(scale: Tensor<'float32'>, dtype: ScaleDType, layer: string): Tensor {
+  oneOf('scaleDtype', dtype, SCALE_DTYPES, FormatError);
   if (dtype === 'float32') return scale;
   const out = scale.toHalf(dtype);
   const back = out.toFloat32().data;
@@ -164,13 +171,15 @@ export function saveCompressedTensors(
   layers: Readonly<Record<string, QuantizedLinear>>,
   options: SaveCompressedTensorsOptions = {},
 ): Uint8Array {
+  checkOptions('saveCompressedTensors', options, SAVE_KEYS, FormatError);
   const { scaleDtype = 'float32', tensors = {}, ignore = [], metadata = {} } = options;
+  oneOf('saveCompressedTensors: scaleDtype', scaleDtype, SCALE_DTYPES, FormatError);
   const out: Record<string, Tensor> = Object.create(null);
   for (const [name, t] of Object.entries(tensors)) out[name] = t;
   const schemes: Record<string, Scheme> = Object.create(null);
   for (const [name, layer] of Object.entries(layers)) {
     if (!(layer instanceof QuantizedLinear)) {
-      throw new FormatError(`saveCompressedTensors: layer '${name}' is ${String(layer)}, not a QuantizedLinear`);
+      throw new FormatError(`saveCompressedTensors: layer '${name}' is ${describeValue(layer)}, not a QuantizedLinear`);
     }
     const n = compressedTensorsNames(name);
     for (const key of [n.weight, n.weightScale, n.bias]) {
@@ -186,36 +195,98 @@ export function saveCompressedTensors(
 }
 
 /**
+ * Compiled `re:` patterns by source. Targets come from files, so they run on RE2 (re2js, a pure-JS
+ * port): matching takes time linear in the name whatever the pattern, where JavaScript's
+ * backtracking RegExp takes exponential time on patterns such as `(a+)+$` (ReDoS). Bounded, so a
+ * stream of distinct patterns cannot grow it without limit.
+ */
+const PATTERNS = new Map<string, RE2JS>();
+const MAX_PATTERNS = 1024;
+
+function compileTarget(target: string): RE2JS {
+  let re = PATTERNS.get(target);
+  if (re === undefined) {
+    try {
+      re = RE2JS.compile(target.slice(3));
+    } catch (e) {
+      throw new FormatError(
+        `quantization_config: target ${JSON.stringify(target)} is not a regular expression this library can run ` +
+          `(${e instanceof Error ? e.message : String(e)}); patterns run on RE2 (linear time), which has no backreferences or lookaround`,
+      );
+    }
+    if (PATTERNS.size >= MAX_PATTERNS) PATTERNS.clear();
+    PATTERNS.set(target, re);
+  }
+  return re;
+}
+
+/**
  * Whether a compressed-tensors target (or ignore entry) selects the Linear layer `name`: the exact
- * name, a `re:` regular expression matched from the start (Python's `re.match`), or the class `Linear`.
+ * name, a `re:` regular expression matched from the start (Python's `re.match`; RE2 syntax, in time
+ * linear in the name), or the class `Linear`. A pattern RE2 cannot compile is a FormatError naming it.
  *
  * Example:
  *   matchesTarget('re:.*proj', 'model.q_proj');   // true
  */
 export function matchesTarget(target: string, name: string): boolean {
-  if (target.startsWith('re:')) {
-    try {
-      // Python's re.match: anchored at the start only.
-      return new RegExp(`^(?:${target.slice(3)})`).test(name);
-    } catch {
-      throw new FormatError(`quantization_config: target '${target}' is not a valid regular expression`);
-    }
-  }
+  if (typeof target !== 'string') throw new FormatError(`quantization_config: target ${describeValue(target)} is not a string (a layer name, 're:<regex>' or 'Linear')`);
+  // lookingAt: anchored at the start only, as Python's re.match.
+  if (target.startsWith('re:')) return compileTarget(target).matcher(name).lookingAt();
   return target === name || target === 'Linear';
 }
 
+/** Checks that `value` is a list of targets (strings; each `re:` one compiles); `where` names the field. */
+function checkTargets(value: unknown, where: string): string[] {
+  if (!Array.isArray(value)) throw new FormatError(`quantization_config.${where} is ${describeValue(value)}; expected a list of layer names, 're:<regex>' or 'Linear'`);
+  value.forEach((t, i) => {
+    if (typeof t !== 'string') {
+      throw new FormatError(`quantization_config.${where}[${i}] is ${describeValue(t)}; expected a string (a layer name, 're:<regex>' or 'Linear')`);
+    }
+    if (t.startsWith('re:')) compileTarget(t);
+  });
+  return value as string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A quantization_config checked for the shape this library reads: every field it uses has the
+ * right type, else a FormatError names the field (odd but well-formed JSON never reaches the code as
+ * a TypeError). A missing or null `ignore` reads as [] (compressed-tensors' default).
+ */
 function parseConfig(raw: unknown): QuantizationConfig {
-  const c = raw as QuantizationConfig;
-  if (typeof c !== 'object' || c === null || c.quant_method !== 'compressed-tensors') {
-    throw new FormatError(`quantization_config: quant_method is ${JSON.stringify((c as { quant_method?: unknown } | null)?.quant_method)}; expected "compressed-tensors"`);
+  if (!isObject(raw)) throw new FormatError(`quantization_config is ${describeValue(raw)}; expected an object with quant_method "compressed-tensors"`);
+  if (raw.quant_method !== 'compressed-tensors') {
+    throw new FormatError(`quantization_config: quant_method is ${describeValue(raw.quant_method)}; expected "compressed-tensors"`);
   }
-  if (c.format !== 'int-quantized' && c.format !== 'naive-quantized') {
-    throw new FormatError(`quantization_config: format "${c.format}" is not supported; this library reads "int-quantized" (int8 weights)`);
+  if (raw.format !== 'int-quantized' && raw.format !== 'naive-quantized') {
+    throw new FormatError(`quantization_config: format ${describeValue(raw.format)} is not supported; this library reads "int-quantized" (int8 weights)`);
   }
-  if (typeof c.config_groups !== 'object' || c.config_groups === null) {
-    throw new FormatError('quantization_config: config_groups must be an object of { targets, weights } groups');
+  if (!isObject(raw.config_groups)) {
+    throw new FormatError(`quantization_config.config_groups is ${describeValue(raw.config_groups)}; expected an object of { targets, weights } groups`);
   }
-  return c;
+  for (const [id, g] of Object.entries(raw.config_groups)) {
+    if (!isObject(g)) throw new FormatError(`quantization_config.config_groups.${id} is ${describeValue(g)}; expected an object { targets, weights }`);
+    checkTargets(g.targets, `config_groups.${id}.targets`);
+    if (g.weights !== null && g.weights !== undefined && !isObject(g.weights)) {
+      throw new FormatError(`quantization_config.config_groups.${id}.weights is ${describeValue(g.weights)}; expected an object (QuantizationArgs) or null`);
+    }
+  }
+  const ignore = raw.ignore === undefined || raw.ignore === null ? [] : checkTargets(raw.ignore, 'ignore');
+  return { ...(raw as QuantizationConfig), ignore };
+}
+
+/** This library's `int8_linear` metadata, checked: `{ version: 1, ranges: { <group id>: 'full' | 'restricted' } }`. */
+function parseInt8Linear(text: string): Record<string, unknown> {
+  const own: unknown = JSON.parse(text);
+  if (!isObject(own)) throw new FormatError(`int8_linear metadata is ${describeValue(own)}; expected { version: ${INT8_LINEAR_FORMAT_VERSION}, ranges }`);
+  if (own.version !== INT8_LINEAR_FORMAT_VERSION) {
+    throw new FormatError(`int8_linear metadata version ${describeValue(own.version)} is not ${INT8_LINEAR_FORMAT_VERSION}; upgrade int8-linear`);
+  }
+  const ranges = own.ranges ?? {};
+  if (!isObject(ranges)) throw new FormatError(`int8_linear.ranges is ${describeValue(ranges)}; expected an object of 'full' | 'restricted' per config group`);
+  for (const [id, r] of Object.entries(ranges)) oneOf(`int8_linear.ranges.${id}`, r, ['full', 'restricted'], FormatError);
+  return ranges;
 }
 
 function schemeOfGroup(group: CompressedTensorsGroup, layer: string): { granularity: Scheme['granularity']; groupSize: number | null } {
@@ -269,15 +340,11 @@ export function compressedTensorsInfo(
 ): { config: QuantizationConfig | null; ranges: Readonly<Record<string, unknown>> } {
   let raw: unknown = config;
   let ranges: Record<string, unknown> = {};
+  const quantizationConfigText = metadata === null ? undefined : ownEntry(metadata, 'quantization_config');
+  const int8LinearText = metadata === null ? undefined : ownEntry(metadata, 'int8_linear');
   try {
-    if (raw === null && metadata?.quantization_config !== undefined) raw = JSON.parse(metadata.quantization_config);
-    if (metadata?.int8_linear !== undefined) {
-      const own = JSON.parse(metadata.int8_linear) as { version?: unknown; ranges?: Record<string, unknown> };
-      if (own.version !== INT8_LINEAR_FORMAT_VERSION) {
-        throw new FormatError(`int8_linear metadata version ${String(own.version)} is not ${INT8_LINEAR_FORMAT_VERSION}; upgrade int8-linear`);
-      }
-      ranges = own.ranges ?? {};
-    }
+    if (raw === null && quantizationConfigText !== undefined) raw = JSON.parse(quantizationConfigText);
+    if (int8LinearText !== undefined) ranges = parseInt8Linear(int8LinearText);
   } catch (e) {
     if (e instanceof SyntaxError) throw new FormatError(`metadata holds invalid JSON (${e.message}); expected a quantization_config object`);
     throw e;
@@ -300,10 +367,10 @@ export function layerScheme(
   ranges: Readonly<Record<string, unknown>>,
 ): Scheme {
   const [out, inF] = weightShape;
-  const entry = config === null ? undefined : Object.entries(config.config_groups).find(([, g]) => Array.isArray(g.targets) && g.targets.some((t) => matchesTarget(t, name)));
+  const entry = config === null ? undefined : Object.entries(config.config_groups).find(([, g]) => Array.isArray(g?.targets) && g.targets.some((t) => matchesTarget(t, name)));
   const ignored = Array.isArray(config?.ignore) && config.ignore.some((t) => matchesTarget(t, name));
   const { granularity, groupSize } = entry !== undefined && !ignored ? schemeOfGroup(entry[1], name) : schemeOfShape(scaleShape, out, inF, name);
-  return { granularity, groupSize, range: entry !== undefined && ranges[entry[0]] === 'restricted' ? 'restricted' : 'full' };
+  return { granularity, groupSize, range: entry !== undefined && ownEntry(ranges, entry[0]) === 'restricted' ? 'restricted' : 'full' };
 }
 
 /** What `loadCompressedTensors` gives back. */
@@ -335,6 +402,12 @@ export function loadCompressedTensors(
   source: Uint8Array | { tensors: Readonly<Record<string, Tensor>>; metadata: Readonly<Record<string, string>> | null },
   options: { config?: unknown } = {},
 ): LoadedCompressedTensors {
+  checkOptions('loadCompressedTensors', options, ['config'], FormatError);
+  if (!(source instanceof Uint8Array) && !(isObject(source) && isObject(source.tensors))) {
+    throw new FormatError(
+      `loadCompressedTensors: expected the bytes of a safetensors file (a Uint8Array) or { tensors, metadata } as readSafetensors returns, got ${describeValue(source)}`,
+    );
+  }
   const { tensors, metadata } = source instanceof Uint8Array ? readSafetensors(source) : source;
   const { config, ranges } = compressedTensorsInfo(metadata, options.config ?? null);
   const layers: Record<string, QuantizedLinear> = Object.create(null);

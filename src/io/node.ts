@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FormatError } from '../errors.js';
+import { FormatError, checkOptions } from '../errors.js';
 import type { QuantizedLinear } from '../nn/quantized-linear.js';
 import type { Tensor } from '../tensor.js';
-import { loadCompressedTensors, quantizationConfig, saveCompressedTensors, type LoadedCompressedTensors, type SaveCompressedTensorsOptions } from './compressed-tensors.js';
+import { SAVE_KEYS, loadCompressedTensors, quantizationConfig, saveCompressedTensors, type LoadedCompressedTensors, type SaveCompressedTensorsOptions } from './compressed-tensors.js';
 import {
   SAFETENSORS_DTYPE_OF,
   parseSafetensorsHeader,
@@ -252,7 +252,9 @@ export async function saveCompressedTensorsFile(
   layers: Readonly<Record<string, QuantizedLinear>>,
   options: SaveCompressedTensorsOptions & { configJson?: string } = {},
 ): Promise<void> {
-  const bytes = saveCompressedTensors(layers, options);
+  checkOptions('saveCompressedTensorsFile', options, [...SAVE_KEYS, 'configJson'], FormatError);
+  const { configJson: _configJson, ...saveOptions } = options;
+  const bytes = saveCompressedTensors(layers, saveOptions);
   await writeFileAtomic(path, async (fh) => {
     await fh.write(bytes);
   });
@@ -270,6 +272,7 @@ export async function saveCompressedTensorsFile(
  *   const { layers } = await loadCompressedTensorsFile('/tmp/mlp-int8.safetensors');
  */
 export async function loadCompressedTensorsFile(path: string, options: { configJson?: string } = {}): Promise<LoadedCompressedTensors> {
+  checkOptions('loadCompressedTensorsFile', options, ['configJson'], FormatError);
   const file = await readSafetensorsFile(path);
   let config: unknown;
   if (file.metadata?.quantization_config === undefined) {

@@ -1,4 +1,4 @@
-import { FormatError } from '../errors.js';
+import { FormatError, describeValue } from '../errors.js';
 import { DTYPE_BYTES, Tensor, type DType, type DataTypeMap } from '../tensor.js';
 import { JsonNumber, JsonSyntaxError, parseStrictJson, type JsonValue } from './json-strict.js';
 
@@ -321,7 +321,11 @@ export function tensorBytes(t: Tensor): Uint8Array {
  *   tensors['fc1.weight'].shape;   // [128, 64]
  *   tensors['fc1.weight'].toFloat32();
  */
-export function readSafetensors(bytes: Uint8Array): { tensors: Record<string, Tensor>; metadata: Record<string, string> | null } {
+export function readSafetensors(source: Uint8Array | ArrayBuffer): { tensors: Record<string, Tensor>; metadata: Record<string, string> | null } {
+  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : source;
+  if (!(bytes instanceof Uint8Array)) {
+    throw new FormatError(`readSafetensors: expected the bytes of a safetensors file (a Uint8Array or an ArrayBuffer), got ${describeValue(source)}`);
+  }
   const n = readHeaderSize(bytes, bytes.length);
   const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length);
   const tensors: Record<string, Tensor> = Object.create(null);

@@ -1,4 +1,4 @@
-import { ShapeError } from '../errors.js';
+import { ShapeError, checkOptions, oneOf } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 
@@ -40,8 +40,11 @@ export function calculateFanInAndFanOut(tensor: Tensor): [number, number] {
   return [tensor.shape[1] * receptive, tensor.shape[0] * receptive];
 }
 
+const NONLINEARITIES = ['linear', 'relu', 'leaky_relu'] as const;
+
 /** `torch.nn.init.calculate_gain` for the nonlinearities Kaiming init uses. */
 export function calculateGain(nonlinearity: 'linear' | 'relu' | 'leaky_relu', param = 0.01): number {
+  oneOf('calculateGain: nonlinearity', nonlinearity, NONLINEARITIES, ShapeError);
   if (nonlinearity === 'linear') return 1;
   if (nonlinearity === 'relu') return Math.sqrt(2.0);
   return Math.sqrt(2.0 / (1 + param ** 2));
@@ -65,7 +68,9 @@ export interface KaimingOptions {
  *   kaimingUniform_(Tensor.zeros([1024, 512]), { a: Math.sqrt(5) });   // nn.Linear's weight init
  */
 export function kaimingUniform_(tensor: Tensor<'float32'>, options: KaimingOptions = {}): Tensor<'float32'> {
+  checkOptions('kaimingUniform_', options, ['a', 'mode', 'nonlinearity', 'generator'], ShapeError);
   const { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu', generator = defaultGenerator() } = options;
+  oneOf('kaimingUniform_: mode', mode, ['fan_in', 'fan_out'], ShapeError);
   if (tensor.size === 0) return tensor;
   const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
   const fan = mode === 'fan_in' ? fanIn : fanOut;

@@ -1,9 +1,9 @@
-import { ShapeError } from '../errors.js';
+import { ShapeError, checkOptions, describeValue } from '../errors.js';
 import { referenceLinearF32 } from '../kernels/reference.js';
-import { defaultGenerator, type Generator } from '../random.js';
+import { Generator, defaultGenerator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { kaimingUniform_, uniform_ } from './init.js';
-import { checkInput, checkStateDict, outputShape } from './shape.js';
+import { checkBias, checkInput, checkStateDict, outputShape } from './shape.js';
 
 /** Options of `new Linear(in, out, options)`, as `nn.Linear`'s `bias` plus an explicit random stream. */
 export interface LinearOptions {
@@ -15,7 +15,7 @@ export interface LinearOptions {
 
 function checkFeatures(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ShapeError(`Linear: ${name} must be a non-negative integer, got ${value}`);
+    throw new ShapeError(`Linear: ${name} must be a non-negative integer, got ${describeValue(value)}`);
   }
 }
 
@@ -42,6 +42,11 @@ export class Linear {
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     checkFeatures('in_features', inFeatures);
     checkFeatures('out_features', outFeatures);
+    checkOptions('Linear', options, ['bias', 'generator'], ShapeError);
+    checkBias('Linear', options.bias);
+    if (options.generator !== undefined && !(options.generator instanceof Generator)) {
+      throw new ShapeError(`Linear: options.generator must be a Generator (new Generator(seed)), got ${describeValue(options.generator)}`);
+    }
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.weight = Tensor.zeros([outFeatures, inFeatures], 'float32');

@@ -1,8 +1,9 @@
-import { BackendError, FormatError, QuantizationError, ShapeError } from '../errors.js';
+import { BackendError, FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
 import { createReferenceBackend } from '../kernels/reference.js';
 import type { Backend, KernelWeight } from '../kernels/types.js';
 import {
   elementsPerScale,
+  SCHEME_KEYS,
   quantize,
   resolveScheme,
   scaleShape,
@@ -15,7 +16,7 @@ import {
 import { quantizeActivations } from '../quant/activations.js';
 import { Tensor, formatShape } from '../tensor.js';
 import type { Linear } from './linear.js';
-import { checkInput, checkStateDict, outputShape } from './shape.js';
+import { checkBias, checkInput, checkStateDict, outputShape } from './shape.js';
 
 /**
  * How the forward treats activations: 'float32' (weight-only, W8A32, the default) or 'int8' (W8A8:
@@ -41,6 +42,11 @@ export interface QuantizedLinearOptions extends QuantScheme {
 type LayerKernelWeight = { -readonly [P in keyof KernelWeight]: KernelWeight[P] };
 
 const NO_VALUES = new Int8Array(0);
+
+const ACTIVATION_MODES: readonly ActivationMode[] = ['float32', 'int8'];
+const LAYER_KEYS: readonly (keyof QuantizedLinearOptions)[] = [...SCHEME_KEYS, 'bias', 'activations'];
+const FROM_LINEAR_KEYS: readonly (keyof QuantizedLinearOptions)[] = [...SCHEME_KEYS, 'activations'];
+const BACKEND_METHODS = ['supports', 'linear'] as const;
 
 /** The kernel view of a quantized weight; per tensor repeats the one scale on every row. */
 function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: ResolvedScheme): LayerKernelWeight {
@@ -91,15 +97,14 @@ export class QuantizedLinear {
   constructor(inFeatures: number, outFeatures: number, options: QuantizedLinearOptions = {}) {
     for (const [name, v] of [['in_features', inFeatures], ['out_features', outFeatures]] as const) {
       if (!Number.isSafeInteger(v) || v < 1) {
-        throw new ShapeError(`QuantizedLinear: ${name} must be a positive integer, got ${v}`);
+        throw new ShapeError(`QuantizedLinear: ${name} must be a positive integer, got ${describeValue(v)}`);
       }
     }
+    checkOptions('QuantizedLinear', options, LAYER_KEYS, QuantizationError);
     const { bias = true, activations = 'float32', ...scheme } = options;
-    if (activations !== 'float32' && activations !== 'int8') {
-      throw new QuantizationError(`QuantizedLinear: activations must be 'float32' or 'int8', got '${String(activations)}'`);
-    }
-    this.activations = activations;
-    const resolved = resolveScheme(scheme, inFeatures);
+    checkBias('QuantizedLinear', bias);
+    this.activations = oneOf('QuantizedLinear: activations', activations, ACTIVATION_MODES, QuantizationError);
+    const resolved = resolveScheme(scheme, inFeatures, 'QuantizedLinear');
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.granularity = resolved.granularity;
@@ -120,6 +125,10 @@ export class QuantizedLinear {
    *   QuantizedLinear.fromLinear(fc, { activations: 'int8' });   // W8A8 forward
    */
   static fromLinear(linear: Linear, options: QuantScheme & { activations?: ActivationMode } = {}): QuantizedLinear {
+    if (typeof linear !== 'object' || linear === null || !('weight' in linear)) {
+      throw new ShapeError(`QuantizedLinear.fromLinear: expected a Linear (or an object with weight and bias), got ${describeValue(linear)}`);
+    }
+    checkOptions('QuantizedLinear.fromLinear', options, FROM_LINEAR_KEYS, QuantizationError);
     const { activations = 'float32', ...scheme } = options;
     return QuantizedLinear.fromQuantized(quantize(linear.weight, scheme), linear.bias, activations);
   }
@@ -200,6 +209,13 @@ export class QuantizedLinear {
    */
   to(backend: Backend): this {
     if (backend === this.currentBackend) return this;
+    const b = backend as unknown as Partial<Record<string, unknown>> | null;
+    if (typeof b !== 'object' || b === null || typeof b.name !== 'string' || BACKEND_METHODS.some((m) => typeof b[m] !== 'function')) {
+      throw new BackendError(
+        `QuantizedLinear.to: expected a Backend (an object with name, supports() and linear(), e.g. from availableBackends() ` +
+          `or createWasmBackend()), got ${describeValue(backend)}`,
+      );
+    }
     if (!backend.supports(this.kernelWeight)) {
       throw new BackendError(
         `QuantizedLinear.to: backend '${backend.name}' (${backend.mode}) cannot run a ${this.outFeatures}x${this.inFeatures} ` +

@@ -1,10 +1,17 @@
-import { FormatError, ShapeError } from '../errors.js';
+import { FormatError, ShapeError, describeValue } from '../errors.js';
 import { Tensor, formatShape, type DType } from '../tensor.js';
+
+/** Checks a layer's `bias` option: a boolean, or undefined for the default. */
+export function checkBias(who: string, bias: unknown): void {
+  if (bias !== undefined && typeof bias !== 'boolean') {
+    throw new ShapeError(`${who}: options.bias must be true or false, got ${describeValue(bias)}`);
+  }
+}
 
 /** Checks that `x` is a float32 tensor of shape (*, inFeatures); returns the number of rows. */
 export function checkInput(x: Tensor, inFeatures: number, who: string): number {
   if (!(x instanceof Tensor) || x.dtype !== 'float32') {
-    const got = x instanceof Tensor ? `a ${x.dtype} tensor` : String(x);
+    const got = x instanceof Tensor ? `a ${x.dtype} tensor` : describeValue(x);
     throw new ShapeError(`${who}.forward: expected a float32 Tensor of shape (*, ${inFeatures}), got ${got}`);
   }
   const last = x.shape[x.ndim - 1];
@@ -31,6 +38,11 @@ export function checkStateDict(
   given: Readonly<Record<string, Tensor>>,
   expected: Readonly<Record<string, { dtype: DType; shape: readonly number[] }>>,
 ): void {
+  if (typeof given !== 'object' || given === null || Array.isArray(given) || given instanceof Tensor) {
+    throw new FormatError(
+      `${who}.loadStateDict: expected an object of tensors { ${Object.keys(expected).join(', ')} }, got ${given instanceof Tensor ? String(given) : describeValue(given)}`,
+    );
+  }
   const missing = Object.keys(expected).filter((key) => !Object.hasOwn(given, key));
   const unexpected = Object.keys(given).filter((key) => !Object.hasOwn(expected, key));
   if (missing.length > 0 || unexpected.length > 0) {
@@ -43,7 +55,7 @@ export function checkStateDict(
     const t = given[key];
     if (!(t instanceof Tensor) || t.dtype !== want.dtype) {
       throw new FormatError(
-        `${who}.loadStateDict: '${key}' must be a ${want.dtype} Tensor, got ${t instanceof Tensor ? t.dtype : String(t)}`,
+        `${who}.loadStateDict: '${key}' must be a ${want.dtype} Tensor, got ${t instanceof Tensor ? t.dtype : describeValue(t)}`,
       );
     }
     if (t.ndim !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {

@@ -1,4 +1,4 @@
-import { QuantizationError, ShapeError } from '../errors.js';
+import { QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
 import { Tensor, formatShape, numel } from '../tensor.js';
 import { roundHalfEven } from './round.js';
 
@@ -45,18 +45,20 @@ export const RANGES: Readonly<Record<QuantRange, { qmin: number; qmax: number; d
 };
 
 const GRANULARITIES: readonly Granularity[] = ['tensor', 'channel', 'group'];
+const QUANT_RANGES: readonly QuantRange[] = ['full', 'restricted'];
 
-/** Checks a scheme against a weight's in_features and fills in the defaults. */
-export function resolveScheme(scheme: QuantScheme, inFeatures: number): ResolvedScheme {
-  const { granularity = 'channel', groupSize, range = 'full' } = scheme;
-  if (!GRANULARITIES.includes(granularity)) {
-    throw new QuantizationError(
-      `granularity '${String(granularity)}' is not one of 'tensor', 'channel', 'group'`,
-    );
-  }
-  if (!(range in RANGES)) {
-    throw new QuantizationError(`range '${String(range)}' is not one of 'full', 'restricted'`);
-  }
+/** The keys of a `QuantScheme`, for the unknown-option check. */
+export const SCHEME_KEYS: readonly (keyof QuantScheme)[] = ['granularity', 'groupSize', 'range'];
+
+/**
+ * Checks a scheme against a weight's in_features and fills in the defaults. `who` names the caller
+ * in the error for an unknown key.
+ */
+export function resolveScheme(scheme: QuantScheme, inFeatures: number, who = 'resolveScheme'): ResolvedScheme {
+  checkOptions(who, scheme, SCHEME_KEYS, QuantizationError);
+  const granularity = oneOf('granularity', scheme.granularity ?? 'channel', GRANULARITIES, QuantizationError);
+  const range = oneOf('range', scheme.range ?? 'full', QUANT_RANGES, QuantizationError);
+  const { groupSize } = scheme;
   if (granularity !== 'group') {
     if (groupSize !== undefined) {
       throw new QuantizationError(
@@ -72,7 +74,7 @@ export function resolveScheme(scheme: QuantScheme, inFeatures: number): Resolved
     );
   }
   if (!Number.isSafeInteger(groupSize) || groupSize <= 0) {
-    throw new QuantizationError(`groupSize must be a positive integer, got ${groupSize}`);
+    throw new QuantizationError(`groupSize must be a positive integer, got ${describeValue(groupSize)}`);
   }
   if (inFeatures % groupSize !== 0) {
     throw new QuantizationError(
@@ -97,7 +99,7 @@ export function elementsPerScale(inFeatures: number, scheme: ResolvedScheme): nu
 
 function checkWeight(weight: Tensor, what: string): asserts weight is Tensor<'float32'> {
   if (!(weight instanceof Tensor) || weight.dtype !== 'float32' || weight.ndim !== 2) {
-    const got = weight instanceof Tensor ? `a ${weight.dtype} tensor of shape ${formatShape(weight.shape)}` : String(weight);
+    const got = weight instanceof Tensor ? `a ${weight.dtype} tensor of shape ${formatShape(weight.shape)}` : describeValue(weight);
     throw new ShapeError(
       `${what}: expected a 2-D float32 weight of shape (out_features, in_features), got ${got}`,
     );
@@ -161,7 +163,7 @@ function scalesOf(weight: Tensor<'float32'>, scheme: ResolvedScheme, nonFinite: 
  */
 export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'float32'> {
   checkWeight(weight, 'computeScale');
-  return scalesOf(weight, resolveScheme(scheme, weight.shape[1]), nonFiniteWeight('computeScale'));
+  return scalesOf(weight, resolveScheme(scheme, weight.shape[1], 'computeScale'), nonFiniteWeight('computeScale'));
 }
 
 /**
@@ -178,16 +180,16 @@ export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'
  */
 export function quantize(weight: Tensor, scheme: QuantScheme = {}): QuantizedTensor {
   checkWeight(weight, 'quantize');
-  return quantizeFinite(weight, scheme, nonFiniteWeight('quantize'));
+  return quantizeFinite(weight, scheme, nonFiniteWeight('quantize'), 'quantize');
 }
 
 /**
  * `quantize` of a checked 2-D float32 tensor, with the caller's error for a non-finite element
  * (`quantizeActivations` words it for activations).
  */
-export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError): QuantizedTensor {
+export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError, who = 'quantizeFinite'): QuantizedTensor {
   const [rows, cols] = weight.shape;
-  const resolved = resolveScheme(scheme, cols);
+  const resolved = resolveScheme(scheme, cols, who);
   const scale = scalesOf(weight, resolved, nonFinite);
   const { qmin, qmax } = RANGES[resolved.range];
   const block = resolved.granularity === 'tensor' ? rows * cols : elementsPerScale(cols, resolved);
@@ -214,15 +216,25 @@ export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, n
  *   const w2 = dequantize(quantize(fc.weight));   // within scale / 2 of fc.weight (up to float32 rounding)
  */
 export function dequantize(q: QuantizedTensor): Tensor<'float32'> {
+  const given = q as Partial<QuantizedTensor> | null;
+  if (typeof given !== 'object' || given === null || !(given.values instanceof Tensor) || !(given.scale instanceof Tensor) ||
+      given.values.dtype !== 'int8' || given.values.ndim !== 2 || given.scale.dtype !== 'float32') {
+    throw new ShapeError(
+      `dequantize: expected a quantized tensor { values: int8 (out, in), scale: float32, granularity, groupSize } as quantize returns, ` +
+        `got ${q instanceof Tensor ? String(q) : describeValue(q)}; pass the result of quantize(weight)`,
+    );
+  }
+  // The granularity and groupSize decide the layout (checked as a scheme); the range does not matter here.
+  const layout = resolveScheme({ granularity: q.granularity, groupSize: q.groupSize ?? undefined }, q.values.shape[1], 'dequantize');
   const [rows, cols] = q.values.shape;
-  const expected = scaleShape(rows, cols, q);
+  const expected = scaleShape(rows, cols, layout);
   if (q.scale.shape.length !== expected.length || q.scale.shape.some((d, i) => d !== expected[i])) {
     throw new ShapeError(
       `dequantize: scale has shape ${formatShape(q.scale.shape)} but granularity '${q.granularity}' ` +
         `for values of shape ${formatShape(q.values.shape)} needs ${formatShape(expected)}`,
     );
   }
-  const block = q.granularity === 'tensor' ? rows * cols : elementsPerScale(cols, q);
+  const block = layout.granularity === 'tensor' ? rows * cols : elementsPerScale(cols, layout);
   const v = q.values.data;
   const s = q.scale.data;
   const out = new Float32Array(v.length);

@@ -8,6 +8,7 @@ import { main } from '../../src/cli/main.js';
 import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
 import { Generator, Linear, Tensor, loadCompressedTensors, quantize, readSafetensors, writeSafetensors, type QuantScheme } from '../../src/index.js';
 import { parseSafetensorsHeader, readHeaderSize } from '../../src/io/safetensors.js';
+import { runCli, sink } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'int8-linear-cli-'));
 const input = join(dir, 'model.safetensors');
@@ -33,17 +34,7 @@ function rawBytes(bytes: Uint8Array): Map<string, Uint8Array> {
   return new Map(h.entries.map((e) => [e.name, bytes.subarray(h.dataStart + e.dataOffsets[0], h.dataStart + e.dataOffsets[1])]));
 }
 
-function sink(tty = false): NodeJS.WriteStream & { text: string } {
-  const s = { text: '', isTTY: tty, write(chunk: string) { s.text += chunk; return true; } };
-  return s as unknown as NodeJS.WriteStream & { text: string };
-}
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = sink();
-  const err = sink();
-  const code = await main(argv, out, err);
-  return { code, out: out.text, err: err.text };
-}
+const run = runCli;
 
 beforeAll(() => writeFileSync(input, writeSafetensors(tensors, { format: 'pt', origin: 'test' })));
 

@@ -1,4 +1,4 @@
-import { BackendError } from '../../errors.js';
+import { BackendError, checkOptions } from '../../errors.js';
 import { packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
 import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
 import { runBlocks, type KernelCall, type KernelExports } from './chunks.js';
@@ -191,6 +191,7 @@ export function memoryLimitOf(caller: string, value: number | undefined): number
  *   wasm.dispose();
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  checkOptions('createWasmBackend', options, ['maxMemoryBytes'], BackendError);
   const limit = memoryLimitOf('createWasmBackend', options.maxMemoryBytes);
   if (!wasmSimdSupported()) {
     throw new BackendError(

@@ -12,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BackendError } from '../../errors.js';
+import { BackendError, checkOptions } from '../../errors.js';
 import { availableBackends as mainBackends } from '../available.js';
 import type { Backend } from '../types.js';
 import { compileOnce, memoryLimitOf, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type KernelDispatch, type WasmBackend } from './backend.js';
@@ -85,6 +85,7 @@ export interface ThreadedWasmBackend extends WasmBackend {
  *   wasm2.dispose();
  */
 export async function createThreadedWasmBackend(options: ThreadedWasmBackendOptions = {}): Promise<ThreadedWasmBackend> {
+  checkOptions('createThreadedWasmBackend', options, ['maxMemoryBytes', 'threads', 'minThreadedMacs'], BackendError);
   // A second thread on a single core only adds the cost of waking it.
   const threads = options.threads ?? Math.min(2, availableParallelism());
   const minMacs = options.minThreadedMacs ?? MIN_THREADED_MACS;
