@@ -191,7 +191,7 @@ export function memoryLimitOf(caller: string, value: number | undefined): number
  *   wasm.dispose();
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
-  checkOptions('createWasmBackend', options, ['maxMemoryBytes'], BackendError);
+  checkOptions('createWasmBackend', options, ['maxMemoryBytes', 'relaxed'], BackendError);
   const limit = memoryLimitOf('createWasmBackend', options.maxMemoryBytes);
   if (!wasmSimdSupported()) {
     throw new BackendError(

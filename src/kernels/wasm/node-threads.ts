@@ -85,7 +85,7 @@ export interface ThreadedWasmBackend extends WasmBackend {
  *   wasm2.dispose();
  */
 export async function createThreadedWasmBackend(options: ThreadedWasmBackendOptions = {}): Promise<ThreadedWasmBackend> {
-  checkOptions('createThreadedWasmBackend', options, ['maxMemoryBytes', 'threads', 'minThreadedMacs'], BackendError);
+  checkOptions('createThreadedWasmBackend', options, ['maxMemoryBytes', 'threads', 'minThreadedMacs', 'relaxed'], BackendError);
   // A second thread on a single core only adds the cost of waking it.
   const threads = options.threads ?? Math.min(2, availableParallelism());
   const minMacs = options.minThreadedMacs ?? MIN_THREADED_MACS;
