@@ -11,15 +11,15 @@ export type { QuantizedLinearOptions, ActivationMode } from './nn/quantized-line
 export { quantize, dequantize, computeScale, resolveScheme, scaleShape, EPS, RANGES } from './quant/quantize.js';
 export type { Granularity, QuantRange, QuantScheme, ResolvedScheme, QuantizedTensor } from './quant/quantize.js';
 export { roundHalfEven } from './quant/round.js';
-export { quantizeActivations } from './quant/activations.js';
+export { quantizeActivations, quantizeActivationsInt16 } from './quant/activations.js';
 export type { QuantizedActivations } from './quant/activations.js';
 export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
-export { referenceLinear, referenceLinearF32, referenceLinearW8A8, createReferenceBackend } from './kernels/reference.js';
+export { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, W8A16_RUN, createReferenceBackend } from './kernels/reference.js';
 export { createJsBackend } from './kernels/js-packed.js';
 export { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/backend.js';
 export type { WasmBackend, WasmBackendOptions } from './kernels/wasm/backend.js';
 export { availableBackends } from './kernels/available.js';
-export type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from './kernels/types.js';
+export type { Backend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args } from './kernels/types.js';
 export {
   readSafetensors,
   writeSafetensors,

@@ -48,6 +48,22 @@ export interface LinearW8A8Args {
 }
 
 /**
+ * One call of the W8A16 linear (activations quantized per token to int16, see
+ * `quantizeActivationsInt16`): as `LinearW8A8Args` with int16 `xq`; the exact formula is
+ * `referenceLinearW8A16`'s (exact integer sums over runs of `W8A16_RUN` columns of each group).
+ */
+export interface LinearW8A16Args {
+  /** int16 activations, (m, k) row-major. */
+  readonly xq: Int16Array;
+  /** float32 per-row activation scales, (m). */
+  readonly xScales: Float32Array;
+  readonly m: number;
+  readonly weight: KernelWeight;
+  readonly bias: Float32Array | null;
+  readonly out: Float32Array;
+}
+
+/**
  * A compute backend for the quantized linear. Backends may prepare (pack, upload) a weight the first
  * time they see it and keep that per weight object until `dispose()`. Arguments are validated by the
  * caller (`QuantizedLinear`) before they reach a backend: kernels never validate.
@@ -75,6 +91,8 @@ export interface Backend {
   linearAsync?(args: LinearArgs): Promise<void>;
   /** W8A8 forward, for backends that have one (opt-in via `QuantizedLinear`'s `activations: 'int8'`). */
   linearW8A8?(args: LinearW8A8Args): void;
+  /** W8A16 forward (int16 activations per token), for backends that have one (`activations: 'int16'`). */
+  linearW8A16?(args: LinearW8A16Args): void;
   /**
    * Frees what this backend prepared for `weight` (packed copies), for backends that cache per weight;
    * called by `QuantizedLinear` when it replaces its weight (`loadStateDict`) or takes it back from

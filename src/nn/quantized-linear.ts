@@ -13,22 +13,24 @@ import {
   type ResolvedScheme,
   type Granularity,
 } from '../quant/quantize.js';
-import { quantizeActivations } from '../quant/activations.js';
+import { quantizeActivations, quantizeActivationsInt16 } from '../quant/activations.js';
 import { Tensor, formatShape } from '../tensor.js';
 import type { Linear } from './linear.js';
 import { checkBias, checkInput, checkStateDict, outputShape } from './shape.js';
 
 /**
- * How the forward treats activations: 'float32' (weight-only, W8A32, the default) or 'int8' (W8A8:
+ * How the forward treats activations: 'float32' (weight-only, W8A32, the default), 'int8' (W8A8:
  * each row of x quantized per token by `quantizeActivations`, int32 dot products, faster on the
- * wasm backend, less accurate: see docs/wasm.md).
+ * wasm backend, less accurate: see docs/wasm.md) or 'int16' (W8A16: per token to int16 by
+ * `quantizeActivationsInt16`, about as fast as 'int8' and about as accurate as 'float32', also when a
+ * few features are outliers).
  *
  * Shape: does not change shapes: x (*, in) -> (*, out) either way.
  *
  * Example:
  *   QuantizedLinear.fromLinear(fc, { activations: 'int8' }).to(await createWasmBackend());
  */
-export type ActivationMode = 'float32' | 'int8';
+export type ActivationMode = 'float32' | 'int8' | 'int16';
 
 /** Options of the `QuantizedLinear` constructor: the quantization scheme, `bias` and `activations`. */
 export interface QuantizedLinearOptions extends QuantScheme {
@@ -43,7 +45,7 @@ type LayerKernelWeight = { -readonly [P in keyof KernelWeight]: KernelWeight[P] 
 
 const NO_VALUES = new Int8Array(0);
 
-const ACTIVATION_MODES: readonly ActivationMode[] = ['float32', 'int8'];
+const ACTIVATION_MODES: readonly ActivationMode[] = ['float32', 'int8', 'int16'];
 const LAYER_KEYS: readonly (keyof QuantizedLinearOptions)[] = [...SCHEME_KEYS, 'bias', 'activations'];
 const FROM_LINEAR_KEYS: readonly (keyof QuantizedLinearOptions)[] = [...SCHEME_KEYS, 'activations'];
 const BACKEND_METHODS = ['supports', 'linear'] as const;
@@ -85,7 +87,7 @@ export class QuantizedLinear {
   /** float32 (1,) per tensor, (out, 1) per channel, (out, in / groupSize) per group. */
   readonly weightScale: Tensor<'float32'>;
   readonly bias: Tensor<'float32'> | null;
-  /** 'float32' (weight-only) or 'int8' (activations quantized per token, W8A8). */
+  /** 'float32' (weight-only), 'int8' (activations quantized per token, W8A8) or 'int16' (W8A16). */
   readonly activations: ActivationMode;
   /** What `forward` hands the backend; its `values` are empty while the backend holds them. */
   private kernelWeight: LayerKernelWeight;
@@ -222,10 +224,11 @@ export class QuantizedLinear {
           `${this.granularity} layer; use another backend from availableBackends()`,
       );
     }
-    if (this.activations === 'int8' && backend.linearW8A8 === undefined) {
+    const kernel = this.activations === 'int8' ? 'linearW8A8' : this.activations === 'int16' ? 'linearW8A16' : null;
+    if (kernel !== null && backend[kernel] === undefined) {
       throw new BackendError(
-        `QuantizedLinear.to: backend '${backend.name}' (${backend.mode}) has no W8A8 kernel (linearW8A8) ` +
-          `but this layer has activations='int8'; use a backend that has one, or activations: 'float32'`,
+        `QuantizedLinear.to: backend '${backend.name}' (${backend.mode}) has no ${kernel === 'linearW8A8' ? 'W8A8' : 'W8A16'} kernel (${kernel}) ` +
+          `but this layer has activations='${this.activations}'; use a backend that has one, or activations: 'float32'`,
       );
     }
     const previous = this.currentBackend;
@@ -254,6 +257,9 @@ export class QuantizedLinear {
       if (this.activations === 'int8') {
         const { xq, xScales } = quantizeActivations(data, m, this.inFeatures);
         (this.currentBackend.linearW8A8 as NonNullable<Backend['linearW8A8']>)({ xq, xScales, m, weight: this.kernelWeight, bias, out });
+      } else if (this.activations === 'int16') {
+        const { xq, xScales } = quantizeActivationsInt16(data, m, this.inFeatures);
+        (this.currentBackend.linearW8A16 as NonNullable<Backend['linearW8A16']>)({ xq, xScales, m, weight: this.kernelWeight, bias, out });
       } else {
         this.currentBackend.linear({ x: data, m, weight: this.kernelWeight, bias, out });
       }
@@ -273,7 +279,7 @@ export class QuantizedLinear {
    */
   async forwardAsync(x: Tensor): Promise<Tensor<'float32'>> {
     const backend = this.currentBackend;
-    if (backend.linearAsync === undefined || this.activations === 'int8') return this.forward(x);
+    if (backend.linearAsync === undefined || this.activations !== 'float32') return this.forward(x);
     const m = checkInput(x, this.inFeatures, 'QuantizedLinear');
     const out = new Float32Array(m * this.outFeatures);
     if (m > 0) {
@@ -336,7 +342,7 @@ export class QuantizedLinear {
       `QuantizedLinear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, ` +
       `bias=${this.bias === null ? 'False' : 'True'}, dtype=int8, granularity=${this.granularity}${group}, ` +
       `range=${this.range}, scale_shape=${formatShape(this.weightScale.shape)}` +
-      `${this.activations === 'int8' ? ', activations=int8' : ''}, backend=${this.currentBackend.name})`
+      `${this.activations === 'float32' ? '' : `, activations=${this.activations}`}, backend=${this.currentBackend.name})`
     );
   }
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableBackends } from '../../src/kernels/available.js';
 import { createJsBackend } from '../../src/kernels/js-packed.js';
-import { referenceLinear, referenceLinearW8A8 } from '../../src/kernels/reference.js';
+import { referenceLinear, referenceLinearW8A16, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../../src/kernels/types.js';
 import { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
 import { createThreadedWasmBackend } from '../../src/kernels/wasm/node-threads.js';
-import { quantizeActivations } from '../../src/quant/activations.js';
+import { quantizeActivations, quantizeActivationsInt16 } from '../../src/quant/activations.js';
 import { CONFORMANCE_CASES, caseData, caseLabel } from './shapes.js';
 import { expectBitExact, expectWithin, float32AccumulationLimit } from './tolerance.js';
 
@@ -101,6 +101,18 @@ describe.each(KERNELS)('%s against the reference kernel', (name) => {
       expectBitExact(`${name} W8A8 ${label} bias=${b !== null}`, out, expected);
     }
   });
+
+  it.each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A16 %s: bit-exact with referenceLinearW8A16', (label, c) => {
+    const { weight, x, bias } = caseData(c);
+    const { xq, xScales } = quantizeActivationsInt16(x, c.m, c.k);
+    for (const b of [bias, null]) {
+      const expected = new Float32Array(c.m * c.n);
+      referenceLinearW8A16({ xq, xScales, m: c.m, weight, bias: b, out: expected });
+      const out = new Float32Array(c.m * c.n).fill(Number.NaN);
+      backend().linearW8A16!({ xq, xScales, m: c.m, weight, bias: b, out });
+      expectBitExact(`${name} W8A16 ${label} bias=${b !== null}`, out, expected);
+    }
+  });
 });
 
 describe('W8A8 integer sums do not saturate', () => {
@@ -124,6 +136,32 @@ describe('W8A8 integer sums do not saturate', () => {
     const out = new Float32Array(n);
     backendOf(name).linearW8A8!({ xq: alt, xScales: new Float32Array([0.5]), m: 1, weight: w, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(131072));
+  });
+});
+
+describe('W8A16 integer sums are exact: int32 runs of W8A16_RUN = 256 columns', () => {
+  // -32768 · -128 = 2^22 per product: 4096 of them are 2^34, past int32; runs of 256 are 2^30 each.
+  const n = 5;
+  it.each(KERNELS)('%s: 4096 products of -32768 · -128 sum to exactly 2^34 (16 runs of 2^30), per channel and per group of 4096 / 1000-column groups', (name) => {
+    for (const [k, groupSize] of [[4096, 4096], [3000, 1000]] as const) {
+      const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n * (k / groupSize)).fill(1), groupSize };
+      const out = new Float32Array(n);
+      backendOf(name).linearW8A16!({ xq: new Int16Array(k).fill(-32768), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
+      expect(Array.from(out)).toEqual(new Array(n).fill(k * 2 ** 22));
+    }
+  });
+  it.each(KERNELS)('%s: M = 5 (the four-row kernel and one more row), extremes alternating in sign', (name) => {
+    const k = 1024;
+    const m = 5;
+    const values = new Int8Array(n * k).map((_, i) => (i % 3 === 0 ? 127 : -128));
+    const weight: KernelWeight = { n, k, values, scales: new Float32Array(n).fill(0.25), groupSize: k };
+    const xq = new Int16Array(m * k).map((_, i) => (i % 2 === 0 ? 32767 : -32768));
+    const xScales = new Float32Array(m).fill(2 ** -10);
+    const expected = new Float32Array(m * n);
+    referenceLinearW8A16({ xq, xScales, m, weight, bias: null, out: expected });
+    const out = new Float32Array(m * n).fill(Number.NaN);
+    backendOf(name).linearW8A16!({ xq, xScales, m, weight, bias: null, out });
+    expectBitExact(`${name} W8A16 extremes`, out, expected);
   });
 });
 

@@ -1,6 +1,7 @@
 import { BackendError, checkOptions } from '../../errors.js';
-import { packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
-import type { Backend, KernelWeight, LinearArgs, LinearW8A8Args } from '../types.js';
+import { chunksPerRun, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
+import { W8A16_RUN } from '../reference.js';
+import type { Backend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args } from '../types.js';
 import { runBlocks, type KernelCall, type KernelExports } from './chunks.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
 import { KERNEL_RELAXED_WASM_BASE64 } from './generated/kernel-relaxed-bytes.js';
@@ -176,8 +177,8 @@ export function memoryLimitOf(caller: string, value: number | undefined): number
 /**
  * Creates the WebAssembly SIMD backend: int8 weights packed once per weight object into wasm memory
  * (1 byte per weight, layout of `packed.ts`; `QuantizedLinear.to` hands the weight over with `adopt`,
- * so it is held there only), W8A32 (`linear`, float32 accumulation) and W8A8
- * (`linearW8A8`, exact int32 sums, bit-exact with `referenceLinearW8A8`). Compilation is async
+ * so it is held there only), W8A32 (`linear`, float32 accumulation), W8A8 (`linearW8A8`) and W8A16
+ * (`linearW8A16`; exact int32 sums, bit-exact with `referenceLinearW8A8` / `referenceLinearW8A16`). Compilation is async
  * (browsers refuse to compile large modules synchronously on the main thread); the compiled module is
  * shared, each backend has its own instance and memory, at most `maxMemoryBytes` (4 GiB, the wasm32
  * limit): past it, adopting a weight or running a call is a BackendError that changes nothing. Throws a
@@ -293,9 +294,9 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
     }
   }
 
-  function callOf(op: 1 | 2, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number): KernelCall {
+  function callOf(op: 1 | 2, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number, flush: number): KernelCall {
     const { nb, groups, cpg } = p.layout;
-    return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, flush: cpg, panel, scratch, scratchBytes };
+    return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, flush, panel, scratch, scratchBytes };
   }
 
   function copyOut(buffer: ArrayBuffer, ptr: number, layout: PackedLayout, m: number, out: Float32Array): void {
@@ -303,6 +304,27 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
     const view = new Float32Array(buffer, ptr, m * np);
     if (np === n) out.set(view);
     else for (let r = 0; r < m; r++) out.set(view.subarray(r * np, r * np + n), r * n);
+  }
+
+  /** W8A8 (`run` = a whole group) and W8A16 (`run` = W8A16_RUN columns): int16 x, exact int32 sums per run. */
+  function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number): void {
+    const p = packedFor(weight);
+    const { layout } = p;
+    const panel = panelBlocks(layout, 2); // with 4+ rows of x the panel is widened to int16
+    const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16;
+    const sBytes = Math.ceil((m * 4) / 16) * 16;
+    const outBytes = m * layout.np * 4;
+    const biasBytes = layout.np * 4;
+    const panelBytes = m >= 4 ? panel * 4 * layout.kp * 2 : 0;
+    const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes * dispatch.threads);
+    const buffer = memory.buffer;
+    padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
+    new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
+    const outPtr = base + xBytes + sBytes;
+    const biasPtr = outPtr + outBytes;
+    writeBias(buffer, biasPtr, layout, bias);
+    dispatch.run(callOf(2, p, base, base + xBytes, outPtr, biasPtr, m, panel, biasPtr + biasBytes, panelBytes, chunksPerRun(layout, run)));
+    copyOut(buffer, outPtr, layout, m, out);
   }
 
   return {
@@ -321,28 +343,11 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
       padActivations(x, m, layout, new Float32Array(buffer, base, m * layout.kp));
       const biasPtr = base + xBytes + outBytes;
       writeBias(buffer, biasPtr, layout, bias);
-      dispatch.run(callOf(1, p, base, 0, base + xBytes, biasPtr, m, panel, biasPtr + layout.np * 4, panelBytes));
+      dispatch.run(callOf(1, p, base, 0, base + xBytes, biasPtr, m, panel, biasPtr + layout.np * 4, panelBytes, layout.cpg));
       copyOut(buffer, base + xBytes, layout, m, out);
     },
-    linearW8A8({ xq, xScales, m, weight, bias, out }: LinearW8A8Args): void {
-      const p = packedFor(weight);
-      const { layout } = p;
-      const panel = panelBlocks(layout, 2); // with 4+ rows of x the panel is widened to int16
-      const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16;
-      const sBytes = Math.ceil((m * 4) / 16) * 16;
-      const outBytes = m * layout.np * 4;
-      const biasBytes = layout.np * 4;
-      const panelBytes = m >= 4 ? panel * 4 * layout.kp * 2 : 0;
-      const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes * dispatch.threads);
-      const buffer = memory.buffer;
-      padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
-      new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
-      const outPtr = base + xBytes + sBytes;
-      const biasPtr = outPtr + outBytes;
-      writeBias(buffer, biasPtr, layout, bias);
-      dispatch.run(callOf(2, p, base, base + xBytes, outPtr, biasPtr, m, panel, biasPtr + biasBytes, panelBytes));
-      copyOut(buffer, outPtr, layout, m, out);
-    },
+    linearW8A8: (args) => integerActivations(args, args.weight.groupSize),
+    linearW8A16: (args) => integerActivations(args, W8A16_RUN),
     adopt(weight: KernelWeight): void {
       packedFor(weight);
     },
