@@ -26,12 +26,15 @@ export {
   parseSafetensorsHeader,
   readHeaderSize,
   planSafetensors,
+  checkSafetensorsPlan,
+  isTensorEntry,
   tensorBytes,
   SafetensorsFormatError,
   SAFETENSORS_DTYPES,
+  SAFETENSORS_DTYPE_BITS,
   MAX_HEADER_SIZE,
 } from './io/safetensors.js';
-export type { SafetensorsDType, SafetensorsEntry, SafetensorsHeader, SafetensorsPlan, SafetensorsRule, SafetensorsSpec } from './io/safetensors.js';
+export type { RawTensor, SafetensorsDType, SafetensorsEntry, SafetensorsHeader, SafetensorsPlan, SafetensorsRule, SafetensorsSpec } from './io/safetensors.js';
 export {
   saveCompressedTensors,
   loadCompressedTensors,

@@ -13,13 +13,15 @@ export function formatBytes(n: number): string {
 }
 
 /** '(128, 64)' */
-export function shapeText(shape: readonly number[]): string {
+export function shapeText(shape: readonly (number | bigint)[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }
 
 /** Columns padded to their widest cell; `right` lists the columns aligned right (numbers). */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], right: readonly number[] = []): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  // A loop, not Math.max(...cells): spreading 125k+ rows into arguments overflows the stack.
+  const widths = header.map((h) => h.length);
+  for (const r of rows) for (let c = 0; c < widths.length; c++) if (r[c].length > widths[c]) widths[c] = r[c].length;
   const line = (cells: readonly string[]): string =>
     cells.map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

@@ -60,7 +60,7 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
     out.push(
       table(
         ['tensor', 'dtype', 'shape', 'bytes', 'quantization'],
-        entries.map((e) => [printable(e.name), e.dtype, shapeText(e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), printable(schemeOf.get(e.name) ?? '')]),
+        entries.map((e) => [printable(e.name), e.dtype, shapeText(e.exactShape ?? e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), printable(schemeOf.get(e.name) ?? '')]),
         [3],
       ),
     );

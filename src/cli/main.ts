@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pkg from '../../package.json';
@@ -20,7 +20,10 @@ Usage:
 quantize: every 2-D float *.weight not ignored becomes int8 (compressed-tensors layout:
 <name>.weight I8, <name>.weight_scale, quantization_config in the metadata); every other
 tensor is copied byte for byte. Streams block by block; writes atomically.
-  -o, --output <file>          output file (required; never the input)
+  -o, --output <file>          output file (required). An existing file there is replaced,
+                               keeping its permission bits; a symlink there is written
+                               through to its target. Refused: the input under any name,
+                               a folder, device, FIFO or socket.
   --granularity <g>            channel (default) | group | tensor
   --group-size <n>             elements per scale with --granularity group (e.g. 128)
   --range <r>                  full (default: absmax/127.5, q in [-128, 127]) | restricted (absmax/127)
@@ -30,7 +33,8 @@ tensor is copied byte for byte. Streams block by block; writes atomically.
   --config-json                also merge quantization_config into config.json beside the output
   -q, --quiet                  no table
 
-Exit codes: 0 ok, 1 bad input (one-line reason), 2 usage error.`;
+Exit codes: 0 ok, 1 bad input (one-line reason), 2 usage error; 130, 143, 129 on
+SIGINT, SIGTERM, SIGHUP (the temporary file is removed; input and output untouched).`;
 
 class UsageError extends Error {}
 
@@ -55,20 +59,48 @@ export function formatQuantizeReport(r: QuantizeReport): string {
     `scheme: int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`}, range ${s.range}`,
     table(['layer', 'weight', 'scale', 'SQNR dB', 'max |err|', 'before', 'after'], rows, [3, 4, 5, 6]),
     `${r.layers.length} layers quantized, ${r.copied.length} tensors copied unchanged` +
-      (r.ignored.length > 0 ? ` (ignored: ${r.ignored.join(', ')})` : ''),
+      (r.ignored.length > 0 ? ` (ignored: ${r.ignored.join(', ')})` : '') +
+      (r.notQuantizable.length > 0 ? `; copied, not a float dtype this tool quantizes: ${r.notQuantizable.join(', ')}` : ''),
     `file: ${formatBytes(r.bytesIn)} -> ${formatBytes(r.bytesOut)} (${fixed(r.bytesIn / r.bytesOut, 2)}x smaller)`,
   ].join('\n');
 }
 
-function sameFile(a: string, b: string): boolean {
-  const real = (p: string): string => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  return real(a) === real(b);
+/** Signals that stop a conversion cleanly, with the exit code shells expect (128 + the signal's number). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** A conversion stopped by a signal; `main` returns `exitCode`. */
+class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped by ${signal}; the temporary file was removed, the input and any existing output are untouched`);
+  }
+
+  get exitCode(): number {
+    return 128 + constants.signals[this.signal];
+  }
+}
+
+/**
+ * Runs `task` with SIGINT, SIGTERM and SIGHUP turned into an abort of its signal (the writers then
+ * remove their temporary file at once) and the task's rejection into `Interrupted`. A second
+ * signal while the task winds down exits at once: the temporary file is already gone.
+ */
+async function stoppable<T>(task: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const handlers = STOP_SIGNALS.map((sig) => {
+    const handler = (): void => {
+      if (controller.signal.aborted) process.exit((controller.signal.reason as Interrupted).exitCode);
+      controller.abort(new Interrupted(sig));
+    };
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
+  try {
+    return await task(controller.signal);
+  } catch (e) {
+    throw controller.signal.aborted ? controller.signal.reason : e;
+  } finally {
+    for (const [sig, handler] of handlers) process.off(sig, handler);
+  }
 }
 
 async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {
@@ -90,7 +122,6 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   const input = positionals[0];
   const output = values.output;
   if (output === undefined) throw new UsageError('quantize needs -o <out.safetensors>');
-  if (sameFile(input, output)) throw new UsageError(`the output ${output} is the input; choose another output file`);
   if (!GRANULARITIES.includes(values.granularity)) throw new UsageError(`--granularity must be one of ${GRANULARITIES.join(', ')}, got '${values.granularity}'`);
   if (values.range !== 'full' && values.range !== 'restricted') throw new UsageError(`--range must be full or restricted, got '${values.range}'`);
   const scaleDtype = ownEntry(SCALE_DTYPES, values['scale-dtype']);
@@ -99,24 +130,28 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   if ((gs === undefined) !== (values.granularity !== 'group')) throw new UsageError('--group-size is required with, and only with, --granularity group');
   if (gs !== undefined && !/^[1-9][0-9]*$/.test(gs)) throw new UsageError(`--group-size must be a positive integer, got '${gs}'`);
   const tty = err.isTTY === true && !values.quiet;
-  const report = await quantizeSafetensorsFile(input, output, {
-    granularity: values.granularity as Granularity,
-    range: values.range as QuantRange,
-    ...(gs === undefined ? {} : { groupSize: Number(gs) }),
-    scaleDtype,
-    ignore: values.ignore ?? DEFAULT_IGNORE,
-    ...(tty ? { onProgress: (d: number, t: number, name: string) => err.write(progressLine(d, t, name)) } : {}),
+  const report = await stoppable(async (signal) => {
+    const r = await quantizeSafetensorsFile(input, output, {
+      granularity: values.granularity as Granularity,
+      range: values.range as QuantRange,
+      ...(gs === undefined ? {} : { groupSize: Number(gs) }),
+      scaleDtype,
+      ignore: values.ignore ?? DEFAULT_IGNORE,
+      signal,
+      ...(tty ? { onProgress: (d: number, t: number, name: string) => err.write(progressLine(d, t, name)) } : {}),
+    });
+    if (tty) err.write('\r'.padEnd(81) + '\r');
+    if (values['config-json']) {
+      await writeQuantizationConfigJson(resolve(output, '..', 'config.json'), r.config, { signal });
+    }
+    return r;
   });
-  if (tty) err.write('\r'.padEnd(81) + '\r');
-  if (values['config-json']) {
-    await writeQuantizationConfigJson(resolve(output, '..', 'config.json'), report.config);
-  }
   if (!values.quiet) out.write(`${formatQuantizeReport(report)}\nwrote ${output}\n`);
 }
 
 /**
  * Runs the CLI with `argv` (without node and script); returns the exit code: 0 ok, 1 bad input,
- * 2 usage. Writes results to `out` and errors (one line) to `err`.
+ * 2 usage, 128 + n when signal n (SIGINT, SIGTERM, SIGHUP) stopped a conversion. Writes results to `out` and errors (one line) to `err`.
  *
  * Example:
  *   process.exitCode = await main(process.argv.slice(2));
@@ -144,6 +179,10 @@ export async function main(argv: string[], out: NodeJS.WriteStream = process.std
     } else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (e) {
+    if (e instanceof Interrupted) {
+      err.write(`int8-linear: ${e.message}\n`);
+      return e.exitCode;
+    }
     const code = (e as { code?: unknown }).code;
     if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       err.write(`int8-linear: ${(e as Error).message}\nRun 'int8-linear --help' for usage.\n`);

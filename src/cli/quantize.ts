@@ -3,7 +3,7 @@ import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.j
 import { SCALE_DTYPES, encodeScale, quantizationConfig, type QuantizationConfig, type ScaleDType } from '../io/compressed-tensors.js';
 import { openSafetensors, writeSafetensorsStream, type SafetensorsFile } from '../io/node.js';
 import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsSpec } from '../io/safetensors.js';
-import { SCHEME_KEYS, computeScale, dequantize, quantize, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
+import { SCHEME_KEYS, computeScaleFinite, dequantize, quantizeFinite, resolveScheme, scaleShape, type NonFiniteError, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
 import { Tensor } from '../tensor.js';
 
 /**
@@ -27,6 +27,8 @@ export interface QuantizeFileOptions extends QuantScheme {
   chunkBytes?: number;
   /** Called after each output tensor is written. */
   onProgress?: (done: number, total: number, name: string) => void;
+  /** Aborting stops the conversion and removes the temporary file at once; input and any existing output are untouched. */
+  signal?: AbortSignal;
 }
 
 /** One quantized layer in the report. */
@@ -46,6 +48,8 @@ export interface QuantizeReport {
   layers: LayerReport[];
   /** Tensors copied unchanged. */
   copied: string[];
+  /** 2-D `*.weight` tensors copied unchanged because their dtype is not a float dtype this tool quantizes (F8_*, F4, BOOL, ...). */
+  notQuantizable: string[];
   /** Linear-shaped weights left in float because an ignore glob matched. */
   ignored: string[];
   bytesIn: number;
@@ -57,6 +61,8 @@ export interface QuantizeReport {
 
 interface Layer {
   name: string;
+  /** The input file's path, for messages. */
+  file: string;
   weight: SafetensorsEntry;
   scheme: ResolvedScheme;
   /** Largest |w| over the whole weight, for per-tensor scales (filled by the scale pass). */
@@ -77,12 +83,25 @@ function* rowBlocks(rows: number, cols: number, chunkBytes: number): Generator<[
   for (let r = 0; r < rows; r += step) yield [r, Math.min(rows, r + step)];
 }
 
-function absmaxOf(t: Tensor<'float32'>): number {
+/** The error for a NaN or ±Inf in rows [r0, ...) of a layer's weight: names the file, the layer and the element in the whole weight. */
+function nonFiniteIn(layer: Layer, r0: number): NonFiniteError {
+  return (value, _index, row, col) =>
+    new QuantizationError(
+      `${layer.file}: layer '${layer.name}' weight has a non-finite value ${value} at [${r0 + row}, ${col}]; ` +
+        `only finite weights can be quantized: fix the checkpoint, or leave the layer in float with --ignore '${layer.name}'`,
+    );
+}
+
+function absmaxOf(t: Tensor<'float32'>, nonFinite: NonFiniteError): number {
   const d = t.data;
   let m = 0;
   for (let i = 0; i < d.length; i++) {
     const a = Math.abs(d[i]);
-    if (a > m) m = a;
+    // !(a <= m) is true for a > m and for NaN; only then is the value checked.
+    if (!(a <= m)) {
+      if (!(a < Infinity)) throw nonFinite(d[i], i, Math.floor(i / t.shape[1]), i % t.shape[1]);
+      m = a;
+    }
   }
   return m;
 }
@@ -92,18 +111,18 @@ function absmaxOf(t: Tensor<'float32'>): number {
  * scale comes from the whole weight, so the block gets an extra row holding the weight's absmax:
  * `quantize` then derives exactly the whole-weight scale, and the extra row is dropped.
  */
-function quantizeRows(w: Tensor<'float32'>, layer: Layer): { values: Int8Array; scale: Tensor<'float32'> } {
+function quantizeRows(w: Tensor<'float32'>, layer: Layer, r0: number): { values: Int8Array; scale: Tensor<'float32'> } {
   const { scheme } = layer;
   const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
   if (scheme.granularity !== 'tensor') {
-    const q = quantize(w, opts);
+    const q = quantizeFinite(w, opts, nonFiniteIn(layer, r0));
     return { values: q.values.data, scale: q.scale };
   }
   const [rows, cols] = w.shape;
   const padded = new Float32Array((rows + 1) * cols);
   padded.set(w.data);
   padded[rows * cols] = layer.absmax;
-  const q = quantize(new Tensor(padded, [rows + 1, cols], 'float32'), opts);
+  const q = quantizeFinite(new Tensor(padded, [rows + 1, cols], 'float32'), opts, nonFiniteIn(layer, r0));
   return { values: q.values.data.subarray(0, rows * cols), scale: q.scale };
 }
 
@@ -112,14 +131,14 @@ async function* scaleBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTyp
   const [rows, cols] = weight.shape;
   const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
   if (scheme.granularity === 'tensor') {
-    for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) layer.absmax = Math.max(layer.absmax, absmaxOf(await rowsF32(file, weight, r0, r1)));
+    for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) layer.absmax = Math.max(layer.absmax, absmaxOf(await rowsF32(file, weight, r0, r1), nonFiniteIn(layer, r0)));
     // The scale of a weight whose absmax is `absmax` is the scale of the 1x1 weight [absmax].
-    const scale = computeScale(new Tensor(new Float32Array([layer.absmax]), [1, 1], 'float32'), { ...opts, granularity: 'tensor' });
+    const scale = computeScaleFinite(new Tensor(new Float32Array([layer.absmax]), [1, 1], 'float32'), { ...opts, granularity: 'tensor' }, nonFiniteIn(layer, 0));
     yield tensorBytes(encodeScale(scale, dtype, layer.name));
     return;
   }
   for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) {
-    yield tensorBytes(encodeScale(computeScale(await rowsF32(file, weight, r0, r1), opts), dtype, layer.name));
+    yield tensorBytes(encodeScale(computeScaleFinite(await rowsF32(file, weight, r0, r1), opts, nonFiniteIn(layer, r0)), dtype, layer.name));
   }
 }
 
@@ -131,7 +150,7 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
   let maxErr = 0;
   for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) {
     const w = await rowsF32(file, weight, r0, r1);
-    const { values, scale } = quantizeRows(w, layer);
+    const { values, scale } = quantizeRows(w, layer, r0);
     // Errors are those of what is stored: int8 times the scale as saved (rounded if f16/bf16).
     const stored = encodeScale(scale, dtype, layer.name).toFloat32();
     const back = dequantize({ ...scheme, values: new Tensor(values, w.shape, 'int8'), scale: stored }).data;
@@ -153,7 +172,9 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
  * Quantizes every 2-D float `*.weight` of a safetensors file that is not ignored to int8, in the
  * compressed-tensors layout, copying every other tensor byte for byte in its dtype. Streams: a
  * block of rows at a time (`chunkBytes`), so memory does not grow with the file or the tensor.
- * The output is written atomically and never over the input.
+ * The output is written atomically (`writeFileAtomic`'s rules: never a device, FIFO or folder, a
+ * symlink written through, permission bits kept) and never over the input under any name (same
+ * device and inode is refused).
  *
  * Shape: weight (out, in) -> weight int8 (out, in) + weight_scale (1,) | (out, 1) | (out, in / g).
  *
@@ -162,8 +183,8 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
  *   report.layers[0].scaleShape;   // [128, 1]
  */
 export async function quantizeSafetensorsFile(input: string, output: string, options: QuantizeFileOptions = {}): Promise<QuantizeReport> {
-  checkOptions('quantizeSafetensorsFile', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress'], QuantizationError);
-  const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, ...schemeOptions } = options;
+  checkOptions('quantizeSafetensorsFile', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress', 'signal'], QuantizationError);
+  const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, signal, ...schemeOptions } = options;
   oneOf('quantizeSafetensorsFile: scaleDtype', scaleDtype, SCALE_DTYPES, QuantizationError);
   const isIgnored = picomatch([...ignore].filter((g) => g !== ''), { dot: true });
   const file = await openSafetensors(input);
@@ -174,13 +195,16 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
     const layers = new Map<string, Layer>();
     const byOutput = new Map<string, { kind: 'copy' | 'weight' | 'scale'; layer?: Layer; source?: SafetensorsEntry }>();
     const specs: SafetensorsSpec[] = [];
-    const report: QuantizeReport = { layers: [], copied: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1, 'quantizeSafetensorsFile'), config: null };
+    const report: QuantizeReport = { layers: [], copied: [], notQuantizable: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1, 'quantizeSafetensorsFile'), config: null };
     for (const e of file.entries) {
       const isWeight = (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && FLOAT_DTYPES.has(e.dtype) && e.shape[1] > 0;
       const name = e.name.slice(0, Math.max(0, e.name.length - '.weight'.length));
       if (isWeight && ignore.length > 0 && isIgnored(name)) report.ignored.push(name);
       if (!isWeight || report.ignored.at(-1) === name) {
-        specs.push({ name: e.name, dtype: e.dtype, shape: e.shape });
+        if (!isWeight && (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && !FLOAT_DTYPES.has(e.dtype)) {
+          report.notQuantizable.push(`${e.name} (${e.dtype})`);
+        }
+        specs.push({ name: e.name, dtype: e.dtype, shape: e.exactShape ?? e.shape });
         byOutput.set(e.name, { kind: 'copy', source: e });
         report.copied.push(e.name);
         continue;
@@ -196,6 +220,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
       const scaleName = name === '' ? 'weight_scale' : `${name}.weight_scale`;
       const layer: Layer = {
         name,
+        file: input,
         weight: e,
         scheme,
         absmax: 0,
@@ -229,7 +254,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
       } else if (what.kind === 'scale') yield* scaleBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
       else yield* weightBytes(file, what.layer as Layer, scaleDtype, chunkBytes);
       onProgress?.(++done, plan.entries.length, e.name);
-    });
+    }, { keep: [file.id], ...(signal === undefined ? {} : { signal }) });
     return report;
   } finally {
     await file.close();

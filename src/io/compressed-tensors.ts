@@ -3,7 +3,7 @@ import { FormatError, QuantizationError, ShapeError, checkOptions, describeValue
 import { QuantizedLinear } from '../nn/quantized-linear.js';
 import type { Tensor} from '../tensor.js';
 import { formatShape } from '../tensor.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, writeSafetensors, type RawTensor } from './safetensors.js';
 
 type Scheme = QuantizedLinear['scheme'];
 
@@ -379,6 +379,8 @@ export interface LoadedCompressedTensors {
   layers: Record<string, QuantizedLinear>;
   /** Every other tensor, unchanged. */
   tensors: Record<string, Tensor>;
+  /** Tensors of dtypes a Tensor cannot hold (BOOL, F8_*, ...), as bytes (see `readSafetensors`); empty for an in-memory source without `raw`. */
+  raw: Record<string, RawTensor>;
   /** The quantization_config used (from the metadata or `options.config`), or null if none. */
   config: QuantizationConfig | null;
   metadata: Record<string, string> | null;
@@ -399,7 +401,7 @@ export interface LoadedCompressedTensors {
  *   layers['model.layers.0.mlp.down_proj'].forward(x);
  */
 export function loadCompressedTensors(
-  source: Uint8Array | { tensors: Readonly<Record<string, Tensor>>; metadata: Readonly<Record<string, string>> | null },
+  source: Uint8Array | { tensors: Readonly<Record<string, Tensor>>; raw?: Readonly<Record<string, RawTensor>>; metadata: Readonly<Record<string, string>> | null },
   options: { config?: unknown } = {},
 ): LoadedCompressedTensors {
   checkOptions('loadCompressedTensors', options, ['config'], FormatError);
@@ -408,7 +410,7 @@ export function loadCompressedTensors(
       `loadCompressedTensors: expected the bytes of a safetensors file (a Uint8Array) or { tensors, metadata } as readSafetensors returns, got ${describeValue(source)}`,
     );
   }
-  const { tensors, metadata } = source instanceof Uint8Array ? readSafetensors(source) : source;
+  const { tensors, metadata, raw = {} } = source instanceof Uint8Array ? readSafetensors(source) : source;
   const { config, ranges } = compressedTensorsInfo(metadata, options.config ?? null);
   const layers: Record<string, QuantizedLinear> = Object.create(null);
   const rest: Record<string, Tensor> = Object.create(null);
@@ -449,5 +451,5 @@ export function loadCompressedTensors(
     if (bias !== undefined) used.add(n.bias);
   }
   for (const [k, t] of Object.entries(tensors)) if (!used.has(k)) rest[k] = t;
-  return { layers, tensors: rest, config, metadata };
+  return { layers, tensors: rest, raw: Object.assign(Object.create(null) as Record<string, RawTensor>, raw), config, metadata };
 }

@@ -1,11 +1,15 @@
 /**
- * A strict JSON parser for safetensors headers, as strict as serde_json (which the reference Rust
+ * A strict JSON parser for safetensors headers, as strict as serde_json 1.0 (which the reference Rust
  * crate uses) where `JSON.parse` is lenient or lossy:
- * - duplicate keys in one object are an error (JSON.parse keeps the last one silently);
+ * - objects keep every member in source order, duplicates included (`JsonObject.pairs`), so the
+ *   caller decides what a duplicate means (JSON.parse keeps the last one silently);
  * - numbers keep their source text, so 18446744073709551615 is exact and `2.0` is not an integer;
+ *   a number whose magnitude overflows a double (`1e400`) is an error, as serde_json's "number out
+ *   of range";
  * - lone UTF-16 surrogate escapes (`"\ud800"`) are an error (serde_json needs valid UTF-8 strings);
- * - nesting deeper than serde_json's recursion limit (128) is an error, never a stack overflow;
- * - objects are `Map`s, so keys such as `__proto__` or `constructor` are plain data.
+ * - at most 127 nested arrays/objects, as serde_json's recursion limit of 128 allows (the 128th
+ *   level is its "recursion limit exceeded"), never a stack overflow;
+ * - keys such as `__proto__` or `constructor` are plain data.
  * Errors are `JsonSyntaxError`s with the character position; the caller wraps them in its own error.
  */
 
@@ -14,15 +18,22 @@ export class JsonNumber {
   constructor(readonly raw: string) {}
 }
 
-export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | Map<string, JsonValue>;
+/** A JSON object: every member in source order, duplicate keys included. */
+export class JsonObject {
+  constructor(readonly pairs: readonly (readonly [string, JsonValue])[]) {}
+}
+
+export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | JsonObject;
 
 export class JsonSyntaxError extends Error {}
 
-/** serde_json's default recursion limit. */
-export const MAX_JSON_DEPTH = 128;
+/** The most nested arrays/objects serde_json's default recursion limit (128) lets through. */
+export const MAX_JSON_DEPTH = 127;
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings: this finds them
+const PLAIN_BREAK = /[\u0000-\u001f\\]/;
 const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /** Parses one JSON text (surrounding JSON whitespace allowed). Throws JsonSyntaxError. */
@@ -46,6 +57,16 @@ export function parseStrictJson(text: string): JsonValue {
 
   const parseString = (): string => {
     expect('"');
+    // Fast path: no escape and no control character up to the closing quote (the text came from a
+    // strict UTF-8 decode, so it holds no lone surrogate unless an escape writes one).
+    const close = text.indexOf('"', pos);
+    if (close >= 0) {
+      const raw = text.slice(pos, close);
+      if (!PLAIN_BREAK.test(raw)) {
+        pos = close + 1;
+        return raw;
+      }
+    }
     let out = '';
     let start = pos;
     for (;;) {
@@ -103,27 +124,22 @@ export function parseStrictJson(text: string): JsonValue {
           }
         }
       }
-      const obj = new Map<string, JsonValue>();
+      const pairs: [string, JsonValue][] = [];
       if (text[pos] === '}') {
         pos++;
-        return obj;
+        return new JsonObject(pairs);
       }
       for (;;) {
         skipWs();
-        const keyAt = pos;
         const key = parseString();
-        if (obj.has(key)) {
-          pos = keyAt;
-          fail(`duplicate key ${JSON.stringify(key)}`);
-        }
         skipWs();
         expect(':');
-        obj.set(key, parseValue(depth + 1));
+        pairs.push([key, parseValue(depth + 1)]);
         skipWs();
         if (text[pos] === ',') pos++;
         else {
           expect('}');
-          return obj;
+          return new JsonObject(pairs);
         }
       }
     }
@@ -143,6 +159,7 @@ export function parseStrictJson(text: string): JsonValue {
     NUMBER.lastIndex = pos;
     const m = NUMBER.exec(text);
     if (m === null) return fail(`unexpected ${pos < text.length ? JSON.stringify(text[pos]) : 'end of input'}`);
+    if (!Number.isFinite(Number(m[0]))) fail(`number ${m[0]} out of range`);
     pos += m[0].length;
     return new JsonNumber(m[0]);
   };

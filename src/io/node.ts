@@ -3,25 +3,33 @@
  * (the header first, each tensor only when asked) and atomic writes (a temporary file in the same
  * folder, then rename: a crash never leaves a truncated output).
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { unlinkSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { FormatError, checkOptions } from '../errors.js';
 import type { QuantizedLinear } from '../nn/quantized-linear.js';
 import type { Tensor } from '../tensor.js';
 import { SAVE_KEYS, loadCompressedTensors, quantizationConfig, saveCompressedTensors, type LoadedCompressedTensors, type SaveCompressedTensorsOptions } from './compressed-tensors.js';
 import {
   SAFETENSORS_DTYPE_OF,
+  SafetensorsFormatError,
+  checkSafetensorsPlan,
   parseSafetensorsHeader,
   planSafetensors,
   readHeaderSize,
   tensorBytes,
-  tensorFromBytes,
+  isTensorEntry,
+  rawTensor,
+  tensorOverBytes,
+  type RawTensor,
   type SafetensorsEntry,
   type SafetensorsHeader,
   type SafetensorsPlan,
   type SafetensorsSpec,
 } from './safetensors.js';
+import { openRegularFile, readRegularText, resolveOutput, tempPathFor, type FileIdentity } from './node-files.js';
+
+export type { FileIdentity } from './node-files.js';
 
 async function readFully(fh: FileHandle, length: number, position: number): Promise<Uint8Array> {
   const buf = new Uint8Array(length);
@@ -49,19 +57,32 @@ export class SafetensorsFile {
     readonly path: string,
     readonly size: number,
     readonly header: SafetensorsHeader,
+    /** Device and inode of the open file: pass it as `keep` to a writer so the input is never replaced. */
+    readonly id: FileIdentity,
     private readonly fh: FileHandle,
     private readonly byName: Map<string, SafetensorsEntry>,
   ) {}
 
-  /** Opens `path` and validates its header; throws a SafetensorsFormatError for a bad file. */
+  /**
+   * Opens `path` and validates its header; throws a SafetensorsFormatError for a bad file, a
+   * FormatError saying what it is for a folder, FIFO or device (never opened, so never a hang).
+   */
   static async open(path: string): Promise<SafetensorsFile> {
-    const fh = await open(path, 'r');
+    const { fh, id, size } = await openRegularFile(path);
     try {
-      const { size } = await fh.stat();
-      const prefix = await readFully(fh, Math.min(8, size), 0);
-      const n = readHeaderSize(prefix, size);
-      const header = parseSafetensorsHeader(await readFully(fh, n, 8), size);
-      return new SafetensorsFile(path, size, header, fh, new Map(header.entries.map((e) => [e.name, e])));
+      let header: SafetensorsHeader;
+      try {
+        const prefix = await readFully(fh, Math.min(8, size), 0);
+        const n = readHeaderSize(prefix, size);
+        header = parseSafetensorsHeader(await readFully(fh, n, 8), size);
+      } catch (e) {
+        if (!(e instanceof SafetensorsFormatError)) throw e;
+        // A shard index is JSON whatever its first bytes say; name it by its file name too.
+        throw /\.index\.json$/i.test(path) && e.tensor === null
+          ? new SafetensorsFormatError(e.rule, null, 'this is a sharded checkpoint\'s index (*.index.json), not a safetensors file: it lists which shard holds each tensor (its weight_map); open the shard files it names instead', path)
+          : e.inFile(path);
+      }
+      return new SafetensorsFile(path, size, header, id, fh, new Map(header.entries.map((e) => [e.name, e])));
     } catch (e) {
       await fh.close();
       throw e;
@@ -101,16 +122,25 @@ export class SafetensorsFile {
     return readFully(this.fh, stop - start, this.header.dataStart + e.dataOffsets[0] + start);
   }
 
-  /** Tensor `name` as a Tensor (dtypes as `readSafetensors`). */
+  /**
+   * Tensor `name` as a Tensor (dtypes as `readSafetensors`; the others only through `readBytes`).
+   * The bytes are read straight into the Tensor's own buffer: memory peaks at one copy of the tensor.
+   */
   async read(name: string): Promise<Tensor> {
-    return tensorFromBytes(this.entry(name), await this.readBytes(name));
+    const e = this.entry(name);
+    if (!isTensorEntry(e)) return tensorOverBytes(e, new Uint8Array(0));
+    return tensorOverBytes(e, await this.readBytes(name));
   }
 
-  /** Every tensor, read one by one (the whole file ends up in memory). */
-  async readAll(): Promise<Record<string, Tensor>> {
-    const out: Record<string, Tensor> = Object.create(null);
-    for (const e of this.entries) out[e.name] = await this.read(e.name);
-    return out;
+  /** Every tensor, read one by one (the whole file ends up in memory), split as `readSafetensors` splits them. */
+  async readAll(): Promise<{ tensors: Record<string, Tensor>; raw: Record<string, RawTensor> }> {
+    const tensors: Record<string, Tensor> = Object.create(null);
+    const raw: Record<string, RawTensor> = Object.create(null);
+    for (const e of this.entries) {
+      if (isTensorEntry(e)) tensors[e.name] = await this.read(e.name);
+      else raw[e.name] = rawTensor(e, await this.readBytes(e.name));
+    }
+    return { tensors, raw };
   }
 
   close(): Promise<void> {
@@ -138,35 +168,61 @@ export function openSafetensors(path: string): Promise<SafetensorsFile> {
  * Example:
  *   const { tensors, metadata } = await readSafetensorsFile('examples/digits/mlp.safetensors');
  */
-export async function readSafetensorsFile(path: string): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> | null }> {
+export async function readSafetensorsFile(path: string): Promise<{ tensors: Record<string, Tensor>; raw: Record<string, RawTensor>; metadata: Record<string, string> | null }> {
   const f = await openSafetensors(path);
   try {
-    return { tensors: await f.readAll(), metadata: f.metadata };
+    return { ...(await f.readAll()), metadata: f.metadata };
   } finally {
     await f.close();
   }
 }
 
+/** Options of every atomic writer (`writeFileAtomic`, `writeSafetensorsStream`, `writeSafetensorsFile`). */
+export interface AtomicWriteOptions {
+  /** Files that must not be replaced, e.g. `openSafetensors(input).id`: an output that is one of them under any name is refused. */
+  keep?: readonly FileIdentity[];
+  /** Aborting removes the temporary file at once (synchronously, in the abort event) and the write rejects; the target is untouched. */
+  signal?: AbortSignal;
+}
+
 /**
- * Writes a file atomically: `write(fh)` fills a temporary file in the same folder, which is synced
- * and renamed over `path` only if everything succeeded; on any error the temporary file is removed
- * and `path` is untouched.
+ * Writes a file atomically: `write(fh)` fills a temporary file (`.int8-linear.<pid>.<random>.tmp`)
+ * in the target's folder, which is synced and renamed over the target only if everything succeeded;
+ * on any error or abort the temporary file is removed and the target is untouched. Before anything
+ * is written the path is checked (`resolveOutput`): an existing device, FIFO, socket or folder is
+ * refused, a symlink is written through to its target, a `keep` file is refused; a replaced file
+ * keeps its permission bits.
  *
  * Example:
  *   await writeFileAtomic('out.bin', async (fh) => { await fh.write(bytes); });
  */
-export async function writeFileAtomic(path: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+export async function writeFileAtomic(path: string, write: (fh: FileHandle) => Promise<void>, options: AtomicWriteOptions = {}): Promise<void> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const { target, mode } = await resolveOutput(path, options.keep);
+  const tmp = tempPathFor(target);
   const fh = await open(tmp, 'wx');
+  const onAbort = (): void => {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Already renamed into place or removed: nothing left behind.
+    }
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    if (mode !== null) await fh.chmod(mode);
     await write(fh);
     await fh.sync();
     await fh.close();
-    await rename(tmp, path);
+    signal?.throwIfAborted();
+    await rename(tmp, target);
   } catch (e) {
     await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -175,7 +231,8 @@ export type TensorBytes = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint
 
 /**
  * Streams a planned safetensors file to `path`, atomically: `data(entry)` is called once per tensor,
- * in file order, and must give exactly that tensor's bytes, at once or in pieces.
+ * in file order, and must give exactly that tensor's bytes, at once or in pieces. The plan is checked
+ * with the reader's rules first (`checkSafetensorsPlan`): a plan the reader would refuse writes nothing.
  *
  * Example:
  *   const plan = planSafetensors([{ name: 'w', dtype: 'F32', shape: [2, 3] }]);
@@ -185,7 +242,11 @@ export async function writeSafetensorsStream(
   path: string,
   plan: SafetensorsPlan,
   data: (entry: SafetensorsEntry) => Promise<TensorBytes> | TensorBytes,
+  options: AtomicWriteOptions = {},
 ): Promise<void> {
+  const { signal } = options;
+  // Before the file exists: what its own reader would refuse is never written.
+  checkSafetensorsPlan(plan);
   await writeFileAtomic(path, async (fh) => {
     await fh.write(plan.header);
     for (const e of plan.entries) {
@@ -193,6 +254,7 @@ export async function writeSafetensorsStream(
       const want = e.dataOffsets[1] - e.dataOffsets[0];
       let total = 0;
       for await (const bytes of given instanceof Uint8Array ? [given] : given) {
+        signal?.throwIfAborted();
         total += bytes.length;
         if (total > want) break;
         let done = 0;
@@ -202,7 +264,7 @@ export async function writeSafetensorsStream(
         throw new FormatError(`tensor '${e.name}': got ${total > want ? `more than ${want}` : total} bytes of data but its ${e.dtype} shape [${e.shape.join(', ')}] needs ${want}`);
       }
     }
-  });
+  }, options);
 }
 
 /**
@@ -215,9 +277,10 @@ export async function writeSafetensorsFile(
   path: string,
   tensors: Readonly<Record<string, Tensor>>,
   metadata: Readonly<Record<string, string>> | null = null,
+  options: AtomicWriteOptions = {},
 ): Promise<void> {
   const specs: SafetensorsSpec[] = Object.entries(tensors).map(([name, t]) => ({ name, dtype: SAFETENSORS_DTYPE_OF[t.dtype], shape: t.shape }));
-  await writeSafetensorsStream(path, planSafetensors(specs, metadata), (e) => tensorBytes(tensors[e.name]));
+  await writeSafetensorsStream(path, planSafetensors(specs, metadata), (e) => tensorBytes(tensors[e.name]), options);
 }
 
 /**
@@ -227,17 +290,17 @@ export async function writeSafetensorsFile(
  * Example:
  *   await writeQuantizationConfigJson('out/config.json', config);
  */
-export async function writeQuantizationConfigJson(path: string, config: unknown): Promise<void> {
+export async function writeQuantizationConfigJson(path: string, config: unknown, options: AtomicWriteOptions = {}): Promise<void> {
   let existing: Record<string, unknown> = {};
   try {
-    existing = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    existing = JSON.parse(await readRegularText((await resolveOutput(path, options.keep)).target)) as Record<string, unknown>;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new FormatError(`${path}: cannot merge into it: ${(e as Error).message}`);
   }
   const text = `${JSON.stringify({ ...existing, quantization_config: config }, null, 2)}\n`;
   await writeFileAtomic(path, async (fh) => {
     await fh.writeFile(text, 'utf8');
-  });
+  }, options);
 }
 
 /**
@@ -278,7 +341,7 @@ export async function loadCompressedTensorsFile(path: string, options: { configJ
   if (file.metadata?.quantization_config === undefined) {
     const configPath = options.configJson ?? join(dirname(path), 'config.json');
     try {
-      config = (JSON.parse(await readFile(configPath, 'utf8')) as { quantization_config?: unknown }).quantization_config;
+      config = (JSON.parse(await readRegularText(configPath)) as { quantization_config?: unknown }).quantization_config;
     } catch (e) {
       if (options.configJson !== undefined || (e as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw new FormatError(`${configPath}: cannot read its quantization_config: ${(e as Error).message}`);

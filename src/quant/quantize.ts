@@ -167,6 +167,14 @@ export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'
 }
 
 /**
+ * `computeScale` of a checked 2-D float32 tensor, with the caller's error for a non-finite element
+ * (the CLI's names the layer, the file and the row in the whole weight).
+ */
+export function computeScaleFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError): Tensor<'float32'> {
+  return scalesOf(weight, resolveScheme(scheme, weight.shape[1]), nonFinite);
+}
+
+/**
  * Symmetric int8 quantization of a (out, in) float32 weight, bit-exact with PyTorch:
  * `scale = max(fround(absmax / 127.5 or 127), EPS)`,
  * `q = clamp(roundHalfEven(fround(w * fround(1 / scale))), qmin, qmax)`.

@@ -118,7 +118,9 @@ describe('int8-linear quantize', () => {
     expect((await run()).code).toBe(2);
     expect((await run('frobnicate')).code).toBe(2);
     expect((await run('quantize', input)).code).toBe(2);
-    expect((await run('quantize', input, '-o', input)).code).toBe(2);
+    const self = await run('quantize', input, '-o', input);
+    expect(self.code).toBe(1);
+    expect(self.err).toMatch(/is the input .*same device and inode/);
     expect((await run('quantize', input, '-o', join(dir, 'x'), '--granularity', 'row')).code).toBe(2);
     expect((await run('quantize', input, '-o', join(dir, 'x'), '--granularity', 'group')).code).toBe(2);
     expect((await run('quantize', input, '-o', join(dir, 'x'), '--bogus')).code).toBe(2);
@@ -128,7 +130,7 @@ describe('int8-linear quantize', () => {
     writeFileSync(join(dir, 'bad.safetensors'), 'not a safetensors file');
     const bad = await run('inspect', join(dir, 'bad.safetensors'));
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/^int8-linear: safetensors: header: HeaderTooLarge/);
+    expect(bad.err).toMatch(/^int8-linear: \S*bad\.safetensors: header: HeaderTooLarge: not a safetensors file/);
     const odd = await run('quantize', input, '-o', join(dir, 'odd.safetensors'), '--granularity', 'group', '--group-size', '5');
     expect(odd.code).toBe(1);
     expect(odd.err).toMatch(/layer 'fc\d'.*divisible by groupSize 5/);
@@ -153,5 +155,20 @@ describe('int8-linear quantize', () => {
     const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'inspect', input]);
     expect(stdout).toContain('norm.weight');
     await expect(exec(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'quantize'])).rejects.toMatchObject({ code: 2 });
+  });
+});
+
+describe('int8-linear quantize: the output must be readable (issue 9, item 5)', () => {
+  it('an input whose header is just under 100 MB: the quantized header would pass the limit, so exit 1 and nothing is written', async () => {
+    const sub = mkdtempSync(join(dir, 'limit-'));
+    const near = join(sub, 'near.safetensors');
+    const fc = { 'fc.weight': new Tensor(new Float32Array([0.5, -1, 0.25, 2]), [2, 2]) };
+    const padding = 100_000_000 - 200;
+    writeFileSync(near, writeSafetensors(fc, { pad: 'a'.repeat(padding) }));
+    expect(readSafetensors(new Uint8Array(readFileSync(near))).metadata?.pad.length).toBe(padding);
+    const r = await run('quantize', near, '-o', join(sub, 'out.safetensors'), '-q');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/HeaderTooLarge.*nothing was written/);
+    expect(readdirSync(sub)).toEqual(['near.safetensors']);
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { FormatError, Tensor, writeSafetensors } from '../../src/index.js';
 import { openSafetensors, writeFileAtomic, writeSafetensorsFile, writeSafetensorsStream } from '../../src/io/node.js';
@@ -16,6 +17,47 @@ const tensors = {
 };
 
 describe('int8-linear/node', () => {
+  it('read(name) reads the tensor straight into its own buffer: one allocation of its size, no copy (issue 9, item 16)', async () => {
+    const path = join(dir, 'lazy.safetensors');
+    const big = new Tensor(Float32Array.from({ length: 1 << 16 }, (_, i) => i), [256, 256]);
+    await writeSafetensorsFile(path, { big, small: tensors.q });
+    const f = await openSafetensors(path);
+    try {
+      const probe = await open(path, 'r');
+      const proto = Object.getPrototypeOf(probe) as { read: (...a: unknown[]) => Promise<unknown> };
+      await probe.close();
+      const original = proto.read;
+      const seen: ArrayBufferLike[] = [];
+      proto.read = async function (this: unknown, ...args: unknown[]) {
+        seen.push((args[0] as Uint8Array).buffer);
+        return original.apply(this, args);
+      };
+      try {
+        const t = await f.read('big');
+        expect([...t.data.subarray(0, 3)]).toEqual([0, 1, 2]);
+        expect(seen.length).toBeGreaterThan(0);
+        // The buffer the file was read into is the Tensor's own buffer, exactly its size.
+        for (const b of seen) expect(b).toBe(t.data.buffer);
+        expect(t.data.buffer.byteLength).toBe(big.nbytes);
+      } finally {
+        proto.read = original;
+      }
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('writers refuse, before creating a file, what the reader would refuse: a header above 100 MB, a hand-made bad plan (issue 9, item 5)', async () => {
+    const path = join(dir, 'huge-header.safetensors');
+    await expect(writeSafetensorsFile(path, { w: tensors.w }, { big: 'a'.repeat(100_000_000) })).rejects.toThrow(/HeaderTooLarge/);
+    const plan = planSafetensors([{ name: 'w', dtype: 'F32', shape: [3, 4] }]);
+    const lying = { ...plan, entries: [{ ...plan.entries[0], dataOffsets: [0, 40] as const }] };
+    await expect(writeSafetensorsStream(path, lying, () => new Uint8Array(40))).rejects.toThrow(/plan's entries/);
+    const truncated = { ...plan, fileSize: plan.fileSize - 4 };
+    await expect(writeSafetensorsStream(path, truncated, () => new Uint8Array(44))).rejects.toThrow(/MetadataIncompleteBuffer/);
+    expect(readdirSync(dir).filter((n) => n.includes('huge-header'))).toEqual([]);
+  });
+
   it('writeSafetensorsFile writes the same bytes as writeSafetensors; openSafetensors reads tensors and byte ranges', async () => {
     const path = join(dir, 'a.safetensors');
     await writeSafetensorsFile(path, tensors, { format: 'pt' });

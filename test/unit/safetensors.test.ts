@@ -156,9 +156,13 @@ describe('readSafetensors: the reference crate\'s rules', () => {
     rejects(file(`${'['.repeat(200)}${']'.repeat(200)}`), 'InvalidHeaderDeserialization');
   });
 
-  it('DuplicateKey at any level', () => {
+  it('duplicates: a tensor name or metadata key twice is DuplicateKey (by choice; the crate keeps the last); a field twice is the crate\'s InvalidHeaderDeserialization', () => {
     rejects(file('{"t":{"dtype":"I8","shape":[1],"data_offsets":[0,1]},"t":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}', 1), 'DuplicateKey');
-    rejects(file('{"t":{"dtype":"I8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1), 'DuplicateKey');
+    rejects(file('{"__metadata__":{"a":"1","a":"2"},"t":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}', 1), 'DuplicateKey');
+    rejects(file('{"t":{"dtype":"I8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1), 'InvalidHeaderDeserialization', 't');
+    rejects(file('{"__metadata__":{},"__metadata__":{},"t":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}', 1), 'InvalidHeaderDeserialization');
+    // As serde: fields a TensorInfo does not have are ignored, even twice.
+    expect(readSafetensors(file('{"t":{"x":1,"x":2,"dtype":"I8","shape":[1],"data_offsets":[0,1]}}', 1)).tensors.t.shape).toEqual([1]);
   });
 
   it('InvalidOffset: hole, overlap, not from 0, end before begin (test_json_attack)', () => {
@@ -181,8 +185,46 @@ describe('readSafetensors: the reference crate\'s rules', () => {
     rejects(file(ok, 14), 'MetadataIncompleteBuffer', 'test');
   });
 
-  it('UnsupportedDtype names the tensor for valid-but-unrepresentable dtypes', () => {
-    rejects(file('{"flags":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}}', 3), 'UnsupportedDtype', 'flags');
+  it('every dtype of the crate is read: those with no Tensor dtype as RawTensor bytes, beside the others', () => {
+    const r = readSafetensors(file('{"flags":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]},"w":{"dtype":"F32","shape":[1],"data_offsets":[3,7]}}', new Uint8Array([1, 0, 1, 0, 0, 128, 63])));
+    expect(r.raw.flags).toEqual({ dtype: 'BOOL', shape: [3], bytes: new Uint8Array([1, 0, 1]) });
+    expect(r.tensors.w.data).toEqual(new Float32Array([1]));
+    const fp4 = readSafetensors(file('{"q":{"dtype":"F4","shape":[1,2],"data_offsets":[0,1]}}', new Uint8Array([0x21])));
+    expect(fp4.raw.q).toEqual({ dtype: 'F4', shape: [1, 2], bytes: new Uint8Array([0x21]) });
+    rejects(file('{"q":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}', 2), 'MisalignedSlice', 'q');
+  });
+
+  it('serde forms: an entry as an array, a dtype as {"F32": null}; 127 levels of nesting, not 128', () => {
+    expect(readSafetensors(file('{"t":["F32",[1],[0,4]]}', f32le(2))).tensors.t.data).toEqual(new Float32Array([2]));
+    expect(readSafetensors(file('{"t":{"dtype":{"F32":null},"shape":[1],"data_offsets":[0,4]}}', 4)).tensors.t.dtype).toBe('float32');
+    rejects(file('{"t":{"dtype":{"F32":{}},"shape":[1],"data_offsets":[0,4]}}', 4), 'InvalidHeaderDeserialization', 't');
+    rejects(file('{"t":["F32",[1],[0,4],0]}', 4), 'InvalidHeaderDeserialization', 't');
+    const nested = (levels: number): string => `{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":${'['.repeat(levels - 2)}${']'.repeat(levels - 2)}}}`;
+    expect(Object.keys(readSafetensors(file(nested(127), 4)).tensors)).toEqual(['t']);
+    rejects(file(nested(128), 4), 'InvalidHeaderDeserialization');
+    rejects(file('{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1e400}}', 4), 'InvalidHeaderDeserialization');
+  });
+
+  it('a zero-size tensor with a dimension above 2^53 is read, with its exact shape', () => {
+    const r = readSafetensors(file('{"z":{"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[0,0]}}'));
+    expect(r.raw.z).toEqual({ dtype: 'F32', shape: [0, 18446744073709551615n], bytes: new Uint8Array(0) });
+    expect(readSafetensors(writeSafetensors(r.raw)).raw.z.shape).toEqual([0, 18446744073709551615n]);
+    // Overflow counts bits, as the crate: 2^62 F32 elements are 2^67 bits.
+    rejects(file('{"t":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}}'), 'ValidationOverflow', 't');
+  });
+
+  it('non-safetensors input gets a hint: PyTorch zip or pickle, JSON (a shard index), anything else', () => {
+    const bytesOf = (s: string): Uint8Array => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
+    expect(rejects(bytesOf('PK\x03\x04archive/data.pkl and more bytes'), 'HeaderTooLarge').message).toMatch(/zip archive.*torch\.save.*convert it to safetensors/);
+    expect(rejects(bytesOf('\x80\x02}q\x00(X\x0b\x00\x00\x00pickled'), 'HeaderTooLarge').message).toMatch(/pickle.*convert it to safetensors/);
+    expect(rejects(bytesOf('{"metadata": {"total_size": 1}, "weight_map": {}}'), 'HeaderTooLarge').message).toMatch(/JSON.*index\.json/);
+    expect(rejects(bytesOf('hello, world, this is text'), 'HeaderTooLarge').message).toMatch(/not a safetensors file/);
+  });
+
+  it('the writer refuses a header above 100,000,000 bytes (HeaderTooLarge), before allocating the file', () => {
+    expect(() => writeSafetensors({}, { big: 'a'.repeat(100_000_000) })).toThrow(/HeaderTooLarge.*nothing was written/);
+    expect(() => writeSafetensors({ t: { dtype: 'F4', shape: [3], bytes: new Uint8Array(2) } })).toThrow(/MisalignedSlice/);
+    expect(() => writeSafetensors({ t: { dtype: 'U16', shape: [2], bytes: new Uint8Array(3) } })).toThrow(/TensorInvalidInfo/);
   });
 
   it('the writer refuses names a reader could not read back', () => {
