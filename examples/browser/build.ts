@@ -1,37 +1,21 @@
-import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundlePage, serveUntilStopped, type PageBuild } from '../../scripts/pages.js';
 
 /**
- * Bundles the example page with esbuild, resolving 'int8-linear' and 'int8-linear/gpu' as a user's
- * bundler would: by package name, through package.json `exports` (run `npm run build` first), and
- * gpu.js through its `browser` field. Output: examples/browser/dist/{index.html,main.js}.
+ * The backend check page (`npm run example:browser [-- --port N]`): bundles examples/browser/main.ts
+ * with 'int8-linear' and 'int8-linear/gpu' resolved by package name, through package.json `exports`
+ * (run `npm run build` first; the npm script does), and gpu.js through its `browser` field, into
+ * examples/browser/dist/{index.html,main.js}; then serves it on 127.0.0.1 and prints the URL.
  */
 const here = dirname(fileURLToPath(import.meta.url));
-const outdir = join(here, 'dist');
 
 /** Builds the page; returns the output folder and the files the bundle was made of (repo-relative). */
-export async function buildPage(): Promise<{ outdir: string; inputs: string[] }> {
-  mkdirSync(outdir, { recursive: true });
-  const result = await build({
-    entryPoints: [join(here, 'main.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    outfile: join(outdir, 'main.js'),
-    sourcemap: true,
-    logLevel: 'warning',
-    // tsconfig.json maps 'int8-linear' to src/ for the typecheck; the bundle must resolve it as a
-    // user's bundler does, through package.json `exports` to dist/, so no tsconfig is read here.
-    tsconfigRaw: {},
-    metafile: true,
-  });
-  copyFileSync(join(here, 'index.html'), join(outdir, 'index.html'));
-  return { outdir, inputs: Object.keys(result.metafile.inputs) };
+export function buildPage(): Promise<PageBuild> {
+  return bundlePage(join(here, 'main.ts'), join(here, 'dist'), [join(here, 'index.html')]);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(`built ${(await buildPage()).outdir}`);
+  const { outdir } = await buildPage();
+  await serveUntilStopped(outdir, 'int8-linear backend check page', process.argv.slice(2));
 }

@@ -7,43 +7,28 @@
  * `node:` import and does not pull in gpu.js, and prints the browser benchmark.
  *
  * Not a vitest file on purpose (it needs a browser and a build): run it with `npm run test:e2e`.
- * Env: CHROMIUM=/path/to/chromium to use another binary; E2E_CHROMIUM_ARGS="..." adds flags, e.g. on a
- * machine with a real GPU `--ignore-gpu-blocklist --enable-features=Vulkan --use-angle=vulkan` (the
- * renderer it got is printed next to the benchmark, which says "software GPU" only for SwiftShader).
+ * Env: CHROMIUM and E2E_CHROMIUM_ARGS, as test/e2e/harness.ts says (the renderer it got is printed
+ * next to the benchmark, which says "software GPU" only for SwiftShader).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { referenceLinear } from '../../src/kernels/reference.js';
 import { buildPage } from '../../examples/browser/build.js';
 import { DEMO_CASES, buildCase, label } from '../../examples/browser/demo.js';
 import type { ModeReport } from '../../examples/browser/main.js';
 import { expectWithin, float32AccumulationLimit } from '../conformance/tolerance.js';
+import { servePage } from '../../scripts/pages.js';
+import { check, failures, finish, launchChromium, within } from './harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /** Modes that must run and match in Chromium: all are required, none may be skipped. */
 const REQUIRED_MODES = ['webgl2', 'webgpu', 'webgl'] as const;
 /** Issue 4: packed int8 on the device must stay under this many bytes per weight. */
 const MAX_BYTES_PER_WEIGHT = 2;
 /** How long the page may take for every case and the benchmark on a software GPU. */
 const PAGE_TIMEOUT_MS = 240_000;
-
-const failures: string[] = [];
-function check(what: string, fn: () => void): void {
-  try {
-    fn();
-    console.log(`  ok   ${what}`);
-  } catch (e) {
-    failures.push(`${what}: ${(e as Error).message}`);
-    console.log(`  FAIL ${what}: ${(e as Error).message}`);
-  }
-}
 
 /** Bundles only the main entry for the browser, as a user's bundler would, and looks for Node imports. */
 async function checkMainBundle(): Promise<void> {
@@ -71,21 +56,6 @@ async function checkMainBundle(): Promise<void> {
   check('main entry browser bundle does not contain gpu.js', () => {
     if (/["']gpu\.js["']|GPU\.isWebGPUAvailable/.test(code)) throw new Error('gpu.js is referenced by the main entry');
   });
-}
-
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
-
-function serve(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(dir, path === '/' ? 'index.html' : path);
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 /** Checks one backend's page report: it ran in `mode`, every case matches, and (gpujs) the bytes per weight. */
@@ -126,37 +96,17 @@ async function main(): Promise<void> {
   });
   await checkMainBundle();
 
-  const server = await serve(dir);
-  const { port } = server.address() as AddressInfo;
-  const profile = mkdtempSync(join(tmpdir(), 'int8-linear-e2e-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--enable-unsafe-webgpu',
-      ...(process.env.E2E_CHROMIUM_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
-    ],
-  });
+  const { server, url } = await servePage(dir);
+  const browser = await launchChromium();
+  const { context } = browser;
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => {
       if (m.type() === 'error') console.log(`  [browser] ${m.text()}`);
     });
     page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
-    await page.goto(`http://127.0.0.1:${port}/?modes=${REQUIRED_MODES.join(',')},available`);
-    let timer: NodeJS.Timeout | undefined;
-    const reports = await Promise.race([
-      page.evaluate(() => window.int8Linear.done, undefined),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the page did not finish within ${PAGE_TIMEOUT_MS} ms`)), PAGE_TIMEOUT_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    await page.goto(`${url}?modes=${REQUIRED_MODES.join(',')},available`);
+    const reports = await within(page.evaluate(() => window.int8Linear.done, undefined), PAGE_TIMEOUT_MS, 'the page');
     const gpuInfo = await page.evaluate(async () => {
       const gl = document.createElement('canvas').getContext('webgl2');
       const ext = gl?.getExtension('WEBGL_debug_renderer_info');
@@ -193,15 +143,10 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await context.close();
+    await browser.close();
     server.close();
-    rmSync(profile, { recursive: true, force: true });
   }
-  if (failures.length > 0) {
-    console.log(`\n${failures.length} e2e check(s) failed:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
-    process.exit(1);
-  }
-  console.log('\nall e2e checks passed');
+  finish();
 }
 
 await main();
