@@ -19,7 +19,7 @@ const boundary = (files, forbidden, message, ignores = []) => ({
 const NODE = ['node:*', 'fs', 'path', 'os', 'worker_threads', 'child_process', 'url'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'tmp/**', 'node_modules/**', 'coverage/**', 'bench/peers/**', 'examples/browser/dist/**', 'examples/learn/dist/**', '**/*.d.ts'] },
+  { ignores: ['dist/**', 'tmp/**', 'node_modules/**', 'coverage/**', 'bench/peers/**', 'examples/browser/dist/**', 'examples/learn/dist/**', 'examples/lm-browser/dist/**', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.{js,mjs,cjs}', 'scripts/**', 'bench/**', 'test/**', 'examples/**'], languageOptions: { globals: { ...globals.node } } },

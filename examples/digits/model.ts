@@ -1,34 +1,25 @@
 /**
- * The digits MLP (64-128-64-10, ReLU) in int8-linear: built from the float checkpoint trained by
- * train_digits.py, run in float or with every Linear quantized, on any backend.
+ * The digits MLP (64-128-64-10, ReLU) as a Module subclass: the same tree as train_digits.py's
+ * `MLP(nn.Module)`, loaded from the float checkpoint, quantized whole with `quantize_`, or loaded
+ * from a compressed-tensors file written by `int8-linear quantize` with `loadCheckpoint`.
  */
-import type { Tensor} from '../../src/index.js';
-import { Linear, QuantizedLinear, type Backend, type QuantScheme } from '../../src/index.js';
+import type { QuantizedLinear} from '../../src/index.js';
+import { Linear, Module, ReLU, loadCheckpoint, quantize_, type Backend, type QuantScheme, type Tensor } from '../../src/index.js';
 import { readSafetensorsFile } from '../../src/io/node.js';
 
-export const LAYERS = ['fc1', 'fc2', 'fc3'] as const;
 export const HERE = new URL('.', import.meta.url).pathname;
 
-/** Anything with `forward(x)`: a Linear or a QuantizedLinear. */
-export interface Layer {
-  forward(x: Tensor): Tensor<'float32'>;
-}
+/** train_digits.py's MLP; each layer is a Linear, or a QuantizedLinear after quantize_ / loadCheckpoint. */
+export class MLP extends Module {
+  fc1: Linear | QuantizedLinear = new Linear(64, 128, { init: false });
+  act = new ReLU();
+  fc2: Linear | QuantizedLinear = new Linear(128, 64, { init: false });
+  fc3: Linear | QuantizedLinear = new Linear(64, 10, { init: false });
 
-/** ReLU in place. */
-function relu(t: Tensor<'float32'>): Tensor<'float32'> {
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) if (d[i] < 0) d[i] = 0;
-  return t;
-}
-
-/** Logits (N, 10) of the MLP for x (N, 64). */
-export function forward(layers: readonly Layer[], x: Tensor<'float32'>): Tensor<'float32'> {
-  let h = x;
-  for (let i = 0; i < layers.length; i++) {
-    h = layers[i].forward(h);
-    if (i < layers.length - 1) h = relu(h);
+  /** Logits (N, 10) for x (N, 64). */
+  forward(x: Tensor): Tensor<'float32'> {
+    return this.fc3.forward(this.act.forward(this.fc2.forward(this.act.forward(this.fc1.forward(x)))));
   }
-  return h;
 }
 
 /** Index of the largest logit of each row. */
@@ -50,15 +41,10 @@ export function agreement(a: ArrayLike<number | bigint>, b: ArrayLike<number | b
   return same / a.length;
 }
 
-/** The float layers and the held-out test split (x, labels, PyTorch's float logits). */
-export async function loadDigits(): Promise<{ float: Linear[]; x: Tensor<'float32'>; labels: BigInt64Array; torchLogits: Tensor<'float32'> }> {
-  const { tensors } = await readSafetensorsFile(`${HERE}mlp.safetensors`);
-  const float = LAYERS.map((name) => {
-    const [out, inF] = tensors[`${name}.weight`].shape;
-    const fc = new Linear(inF, out);
-    fc.loadStateDict({ weight: tensors[`${name}.weight`], bias: tensors[`${name}.bias`] });
-    return fc;
-  });
+/** The float model and the held-out test split (x, labels, PyTorch's float logits). */
+export async function loadDigits(): Promise<{ float: MLP; x: Tensor<'float32'>; labels: BigInt64Array; torchLogits: Tensor<'float32'> }> {
+  const float = new MLP();
+  float.loadStateDict((await readSafetensorsFile(`${HERE}mlp.safetensors`)).tensors);
   const test = (await readSafetensorsFile(`${HERE}test.safetensors`)).tensors;
   return {
     float,
@@ -68,10 +54,17 @@ export async function loadDigits(): Promise<{ float: Linear[]; x: Tensor<'float3
   };
 }
 
-/** The MLP with every Linear quantized with `scheme`, running on `backend` (default: reference). */
-export function quantizeMlp(float: readonly Linear[], scheme: QuantScheme, backend?: Backend): QuantizedLinear[] {
-  return float.map((fc) => {
-    const q = QuantizedLinear.fromLinear(fc, scheme);
-    return backend === undefined ? q : q.to(backend);
-  });
+/** A copy of the float model with every Linear quantized with `scheme` (quantize_), on `backend` (default: reference). */
+export function quantizeMlp(float: MLP, scheme: QuantScheme, backend?: Backend): MLP {
+  const copy = new MLP();
+  copy.loadStateDict(float.stateDict());
+  quantize_(copy, scheme);
+  return backend === undefined ? copy : copy.to(backend);
+}
+
+/** The MLP from a safetensors file, float or compressed-tensors (`int8-linear quantize` output). */
+export async function loadMlpFile(path: string): Promise<MLP> {
+  const mlp = new MLP();
+  loadCheckpoint(mlp, await readSafetensorsFile(path));
+  return mlp;
 }

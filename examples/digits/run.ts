@@ -1,15 +1,15 @@
 /**
  * npm run example:digits: the MLP trained by PyTorch on scikit-learn's digits, run in JavaScript in
- * float and int8 (per tensor, per channel, per group of 16) on every available backend; then the
- * checkpoint goes through the `int8-linear quantize` code path and the reloaded model is compared.
+ * float and int8 (per tensor, per channel, per group of 16; `quantize_` on the MLP module) on every
+ * available backend; then the checkpoint goes through the `int8-linear quantize` code path, is loaded
+ * into the same module with `loadCheckpoint`, and the predictions are compared.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
 import { availableBackends, maxAbsError, type QuantScheme } from '../../src/index.js';
-import { loadCompressedTensorsFile } from '../../src/io/node.js';
-import { HERE, LAYERS, agreement, argmax, forward, loadDigits, quantizeMlp } from './model.js';
+import { HERE, agreement, argmax, loadDigits, loadMlpFile, quantizeMlp } from './model.js';
 import { table } from '../../src/cli/format.js';
 
 const SCHEMES: [string, QuantScheme][] = [
@@ -19,10 +19,11 @@ const SCHEMES: [string, QuantScheme][] = [
 ];
 
 const { float, x, labels, torchLogits } = await loadDigits();
-const floatLogits = forward(float, x);
+const floatLogits = float.forward(x);
 const floatPred = argmax(floatLogits);
 const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
 
+console.log(`${String(float)}\n`);
 console.log(`digits MLP 64-128-64-10 (ReLU), ${labels.length} held-out test digits; ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`);
 console.log(
   `float32 in JS vs PyTorch: same predictions on ${pct(agreement(floatPred, argmax(torchLogits)))}, ` +
@@ -33,7 +34,7 @@ const rows: string[][] = [['float32', '(all)', pct(agreement(floatPred, labels))
 const backends = await availableBackends();
 for (const [label, scheme] of SCHEMES) {
   for (const backend of backends) {
-    const logits = forward(quantizeMlp(float, scheme, backend), x);
+    const logits = quantizeMlp(float, scheme, backend).forward(x);
     const pred = argmax(logits);
     rows.push([label, `${backend.name} (${backend.mode})`, pct(agreement(pred, labels)), pct(agreement(pred, floatPred)), maxAbsError(floatLogits, logits).toExponential(2)]);
   }
@@ -45,9 +46,8 @@ const dir = mkdtempSync(join(tmpdir(), 'digits-'));
 try {
   const out = join(dir, 'mlp-int8.safetensors');
   const report = await quantizeSafetensorsFile(`${HERE}mlp.safetensors`, out, { granularity: 'channel' });
-  const { layers } = await loadCompressedTensorsFile(out);
-  const cliPred = argmax(forward(LAYERS.map((n) => layers[n]), x));
-  const memPred = argmax(forward(quantizeMlp(float, { granularity: 'channel' }), x));
+  const cliPred = argmax((await loadMlpFile(out)).forward(x));
+  const memPred = argmax(quantizeMlp(float, { granularity: 'channel' }).forward(x));
   const same = agreement(cliPred, memPred);
   console.log(
     `\nCLI round trip (int8-linear quantize, per channel; ${report.layers.map((l) => `${l.name} ${l.sqnrDb.toFixed(1)} dB`).join(', ')}): ` +

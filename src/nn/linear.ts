@@ -3,7 +3,8 @@ import { referenceLinearF32 } from '../kernels/reference.js';
 import { Generator, defaultGenerator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { kaimingUniform_, uniform_ } from './init.js';
-import { checkBias, checkInput, checkStateDict, outputShape } from './shape.js';
+import { Module } from './module.js';
+import { checkBias, checkInput, outputShape } from './shape.js';
 
 /** Options of `new Linear(in, out, options)`, as `nn.Linear`'s `bias` plus an explicit random stream. */
 export interface LinearOptions {
@@ -11,6 +12,12 @@ export interface LinearOptions {
   bias?: boolean;
   /** Random stream for the init; default: the generator `manualSeed` seeds. */
   generator?: Generator;
+  /**
+   * Default true. False skips the random init, as `torch.nn.utils.skip_init`: weight and bias are
+   * zeros and no random number is drawn (the generator's stream is not advanced), for layers whose
+   * weights `loadStateDict` is about to overwrite.
+   */
+  init?: boolean;
 }
 
 function checkFeatures(name: string, value: number): void {
@@ -33,7 +40,7 @@ function checkFeatures(name: string, value: number): void {
  *   String(fc);        // 'Linear(in_features=512, out_features=1024, bias=True)'
  *   fc.forward(Tensor.zeros([8, 512])).shape;   // [8, 1024]
  */
-export class Linear {
+export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly weight: Tensor<'float32'>;
@@ -42,8 +49,12 @@ export class Linear {
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     checkFeatures('in_features', inFeatures);
     checkFeatures('out_features', outFeatures);
-    checkOptions('Linear', options, ['bias', 'generator'], ShapeError);
+    super();
+    checkOptions('Linear', options, ['bias', 'generator', 'init'], ShapeError);
     checkBias('Linear', options.bias);
+    if (options.init !== undefined && typeof options.init !== 'boolean') {
+      throw new ShapeError(`Linear: options.init must be true or false, got ${describeValue(options.init)}`);
+    }
     if (options.generator !== undefined && !(options.generator instanceof Generator)) {
       throw new ShapeError(`Linear: options.generator must be a Generator (new Generator(seed)), got ${describeValue(options.generator)}`);
     }
@@ -51,7 +62,7 @@ export class Linear {
     this.outFeatures = outFeatures;
     this.weight = Tensor.zeros([outFeatures, inFeatures], 'float32');
     this.bias = options.bias === false ? null : Tensor.zeros([outFeatures], 'float32');
-    this.resetParameters(options.generator);
+    if (options.init !== false) this.resetParameters(options.generator);
   }
 
   /** Re-draws weight and bias exactly as PyTorch's `reset_parameters`. */
@@ -72,23 +83,7 @@ export class Linear {
     return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
   }
 
-  /** `{ weight, bias }` (bias only when present), sharing this layer's data, like PyTorch. */
-  stateDict(): Record<string, Tensor<'float32'>> {
-    return this.bias === null ? { weight: this.weight } : { weight: this.weight, bias: this.bias };
-  }
-
-  /** Copies `weight` (and `bias`) in; keys, dtypes and shapes must match exactly, else nothing changes. */
-  loadStateDict(state: Readonly<Record<string, Tensor>>): void {
-    const expected: Record<string, { dtype: 'float32'; shape: readonly number[] }> = {
-      weight: { dtype: 'float32', shape: this.weight.shape },
-    };
-    if (this.bias !== null) expected.bias = { dtype: 'float32', shape: this.bias.shape };
-    checkStateDict('Linear', state, expected);
-    this.weight.data.set(state.weight.data as Float32Array);
-    if (this.bias !== null) this.bias.data.set(state.bias.data as Float32Array);
-  }
-
-  toString(): string {
-    return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias === null ? 'False' : 'True'})`;
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias === null ? 'False' : 'True'}`;
   }
 }

@@ -16,7 +16,8 @@ import {
 import { quantizeActivations, quantizeActivationsInt16 } from '../quant/activations.js';
 import { Tensor, formatShape } from '../tensor.js';
 import type { Linear } from './linear.js';
-import { checkBias, checkInput, checkStateDict, outputShape } from './shape.js';
+import { Module } from './module.js';
+import { checkBias, checkInput, outputShape } from './shape.js';
 
 /**
  * How the forward treats activations: 'float32' (weight-only, W8A32, the default), 'int8' (W8A8:
@@ -77,7 +78,7 @@ function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: 
  *   qfc.weightScale.shape;                       // [1024, 4]
  *   qfc.forward(Tensor.zeros([8, 512])).shape;   // [8, 1024]
  */
-export class QuantizedLinear {
+export class QuantizedLinear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly granularity: Granularity;
@@ -97,6 +98,7 @@ export class QuantizedLinear {
 
   /** A zero-initialised layer (weights 0, scales 1, bias 0), to be filled by `loadStateDict`. */
   constructor(inFeatures: number, outFeatures: number, options: QuantizedLinearOptions = {}) {
+    super();
     for (const [name, v] of [['in_features', inFeatures], ['out_features', outFeatures]] as const) {
       if (!Number.isSafeInteger(v) || v < 1) {
         throw new ShapeError(`QuantizedLinear: ${name} must be a positive integer, got ${describeValue(v)}`);
@@ -209,7 +211,7 @@ export class QuantizedLinear {
    * that keeps weights in its own layout (wasm-simd, wasm-simd-threads, js-packed) takes the int8
    * weight over (see the class docs). Throws a BackendError if the backend cannot run this layer; nothing changes then.
    */
-  to(backend: Backend): this {
+  override to(backend: Backend): this {
     if (backend === this.currentBackend) return this;
     const b = backend as unknown as Partial<Record<string, unknown>> | null;
     if (typeof b !== 'object' || b === null || typeof b.name !== 'string' || BACKEND_METHODS.some((m) => typeof b[m] !== 'function')) {
@@ -289,28 +291,18 @@ export class QuantizedLinear {
   }
 
   /**
-   * `{ weight, weight_scale, bias }` (bias only when present), sharing this layer's data; `weight` is
+   * `weight`, `weight_scale`, `bias` (bias only when present), sharing this layer's data; `weight` is
    * a copy while the backend holds it (see `weight`).
    */
-  stateDict(): Record<string, Tensor> {
-    const sd: Record<string, Tensor> = { weight: this.weight, weight_scale: this.weightScale };
-    if (this.bias !== null) sd.bias = this.bias;
-    return sd;
+  protected override stateEntries(): [string, Tensor][] {
+    const entries: [string, Tensor][] = [['weight', this.weight], ['weight_scale', this.weightScale]];
+    if (this.bias !== null) entries.push(['bias', this.bias]);
+    return entries;
   }
 
-  /**
-   * Copies `weight` (int8), `weight_scale` (float32) and `bias` in. Keys, dtypes and shapes must
-   * match this layer's exactly (strict, like PyTorch), and scales must be finite and positive;
-   * otherwise it throws and nothing changes. Once checked, the state is always loaded: if the
-   * current backend cannot take the new weight (disposed), the layer keeps it itself.
-   */
-  loadStateDict(state: Readonly<Record<string, Tensor>>): void {
-    const expected: Record<string, { dtype: 'int8' | 'float32'; shape: readonly number[] }> = {
-      weight: { dtype: 'int8', shape: [this.outFeatures, this.inFeatures] },
-      weight_scale: { dtype: 'float32', shape: this.weightScale.shape },
-    };
-    if (this.bias !== null) expected.bias = { dtype: 'float32', shape: this.bias.shape };
-    checkStateDict('QuantizedLinear', state, expected);
+  /** Scales must be finite and positive (dtypes and shapes are checked by `loadStateDict`). */
+  protected override checkStateEntries(state: Readonly<Record<string, Tensor>>): void {
+    if (!Object.hasOwn(state, 'weight_scale')) return;
     const scales = state.weight_scale.data as Float32Array;
     for (let i = 0; i < scales.length; i++) {
       if (!(scales[i] > 0 && scales[i] < Infinity)) {
@@ -319,13 +311,22 @@ export class QuantizedLinear {
         );
       }
     }
+  }
+
+  /**
+   * Copies `weight` (int8), `weight_scale` (float32) and `bias` in (`loadStateDict` has checked keys,
+   * dtypes, shapes and scales). Once checked, the state is always loaded: if the current backend
+   * cannot take the new weight (disposed), the layer keeps it itself.
+   */
+  protected override loadStateEntries(state: Readonly<Record<string, Tensor>>): void {
+    const weight = Object.hasOwn(state, 'weight') ? (state.weight.data as Int8Array) : this.weight.data;
     // The current backend frees its copy of the old weight now (others free theirs when the old
     // object is garbage-collected); a new kernel weight object makes every backend pack again.
     this.currentBackend.release?.(this.kernelWeight);
     const own = this.ownWeight ?? Tensor.zeros([this.outFeatures, this.inFeatures], 'int8');
-    own.data.set(state.weight.data as Int8Array);
-    this.weightScale.data.set(scales);
-    if (this.bias !== null) this.bias.data.set(state.bias.data as Float32Array);
+    own.data.set(weight);
+    if (Object.hasOwn(state, 'weight_scale')) this.weightScale.data.set(state.weight_scale.data as Float32Array);
+    if (this.bias !== null && Object.hasOwn(state, 'bias')) this.bias.data.set(state.bias.data as Float32Array);
     this.ownWeight = own;
     this.kernelWeight = kernelWeight(own, this.weightScale, this.scheme);
     try {
@@ -336,13 +337,13 @@ export class QuantizedLinear {
     }
   }
 
-  toString(): string {
+  override extraRepr(): string {
     const group = this.groupSize === null ? '' : `, group_size=${this.groupSize}`;
     return (
-      `QuantizedLinear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, ` +
+      `in_features=${this.inFeatures}, out_features=${this.outFeatures}, ` +
       `bias=${this.bias === null ? 'False' : 'True'}, dtype=int8, granularity=${this.granularity}${group}, ` +
       `range=${this.range}, scale_shape=${formatShape(this.weightScale.shape)}` +
-      `${this.activations === 'float32' ? '' : `, activations=${this.activations}`}, backend=${this.currentBackend.name})`
+      `${this.activations === 'float32' ? '' : `, activations=${this.activations}`}, backend=${this.currentBackend.name}`
     );
   }
 }
