@@ -2,10 +2,10 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    // `int8-linear` (browser-safe), `int8-linear/node` (file helpers, threaded wasm backend) and `int8-linear/gpu` (the
-    // gpu.js backend). Code splitting for both formats, so the entries share one copy of each class
+    // `int8-linear` (browser-safe), `int8-linear/node` (file helpers, threaded wasm backend), `int8-linear/gpu` (the
+    // gpu.js backend) and `int8-linear/advanced` (kernel view, format table, dispatch: for backend authors). Code splitting for both formats, so the entries share one copy of each class
     // and `instanceof` works across them.
-    entry: { index: 'src/index.ts', node: 'src/node.ts', gpu: 'src/gpu/index.ts' },
+    entry: { index: 'src/index.ts', node: 'src/node.ts', gpu: 'src/gpu/index.ts', advanced: 'src/advanced.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -9,6 +9,7 @@
  * upload) alone, then the median of at least `--runs` timed calls after one warm-up.
  * `npm run bench` has the same gpu.js rows (median only) beside the CPU kernels and onnxruntime.
  */
+import { layerKernelWeight } from '../src/nn/quantized-linear.js';
 import { cpus, loadavg } from 'node:os';
 import { Generator, Linear, QuantizedLinear, Tensor, dequantize, uniform_ } from '../src/index.js';
 import { referenceLinear, referenceLinearF32 } from '../src/kernels/reference.js';
@@ -71,7 +72,7 @@ for (const { m, k, n } of shapes) {
   const generator = new Generator(m * 31 + k * 7 + n);
   const layer = QuantizedLinear.fromLinear(new Linear(k, n, { generator }), { granularity: 'channel' });
   const x = uniform_(Tensor.zeros([m, k], 'float32'), -1, 1, generator).data;
-  const weight = layer.packed;
+  const weight = layerKernelWeight(layer);
   const bias = layer.bias!.data;
   const wFloat = dequantize({ values: layer.weight, scale: layer.weightScale, ...layer.scheme }).data;
   const ref = new Float32Array(m * n);

@@ -8,8 +8,9 @@
  * growth over a reading taken before the layer existed; the layer is built from a quantized tensor
  * whose float source is collected first. Two ways to run a layer on a backend are compared:
  * `layer.to(backend)` (the weight moves into the backend, as PyTorch's `.to(device)`), and calling
- * `backend.linear` with `layer.packed` (the backend caches a packed copy beside the layer's own).
+ * `backend.linear` with `layerKernelWeight(layer)` (the backend caches a packed copy beside the layer's own).
  */
+import { layerKernelWeight } from '../src/nn/quantized-linear.js';
 import { Generator, Linear, QuantizedLinear, Tensor, quantize } from '../src/index.js';
 import { createJsBackend } from '../src/kernels/js-packed.js';
 import { createReferenceBackend } from '../src/kernels/reference.js';
@@ -46,12 +47,12 @@ const x = new Tensor(new Float32Array(K).fill(0.25), [1, K], 'float32');
 async function measure(label: string, make: () => Promise<Backend>, how: 'to' | 'call'): Promise<void> {
   const backend = await make();
   const wasm = 'allocatedBytes' in backend ? (backend as WasmBackend) : null;
-  backend.linear({ x: x.data, m: 1, weight: newLayer(1).packed, bias: null, out: new Float32Array(N) }); // scratch
+  backend.linear({ x: x.data, m: 1, weight: layerKernelWeight(newLayer(1)), bias: null, out: new Float32Array(N) }); // scratch
   const before = await reading(wasm);
   const layer = newLayer(2);
   const out = new Float32Array(N);
   if (how === 'to') layer.to(backend).forward(x);
-  else backend.linear({ x: x.data, m: 1, weight: layer.packed, bias: null, out });
+  else backend.linear({ x: x.data, m: 1, weight: layerKernelWeight(layer), bias: null, out });
   const held = (await reading(wasm)) - before;
   console.log(`| ${label.padEnd(48)} | ${(held / MiB).toFixed(2).padStart(9)} |`);
   backend.dispose();
@@ -62,6 +63,6 @@ console.log(`| ${'backend, how the layer runs on it'.padEnd(48)} | MiB held  |`)
 console.log(`|${'-'.repeat(50)}|-----------|`);
 await measure('reference, layer.to(reference)', async () => createReferenceBackend(), 'to');
 await measure('js-packed, layer.to(js)', async () => createJsBackend(), 'to');
-await measure('js-packed, js.linear({ weight: layer.packed })', async () => createJsBackend(), 'call');
+await measure('js-packed, js.linear({ weight: layerKernelWeight(layer) })', async () => createJsBackend(), 'call');
 await measure('wasm-simd, layer.to(wasm)', createWasmBackend, 'to');
-await measure('wasm-simd, wasm.linear({ weight: layer.packed })', createWasmBackend, 'call');
+await measure('wasm-simd, wasm.linear({ weight: layerKernelWeight(layer) })', createWasmBackend, 'call');

@@ -8,6 +8,8 @@
  * Peers (onnxruntime-node, onnxruntime-web) come from bench/peers (`npm run bench:peers`); when they
  * are missing or a graph fails, the row says why and the rest still runs.
  * A cold-cache case rotates 4 different 4096x4096 layers (64 MiB of int8, more than L3).
+ * Every other backend in the registries (test/conformance/registry.ts: the ones the conformance suite
+ * runs) gets a W8A32 per-channel row too, so a newly registered backend is benchmarked unchanged.
  * The gpu.js backend runs in every mode Node has (bench/gpu-modes.ts: webasm, cpu, headlessgl under
  * `xvfb-run -a`) up to 2^28 multiply-adds; `npm run bench:gpu` adds its first-call times.
  * Wall time is what the tables rank by; `cpu ms` (this process's user + system time per run) is
@@ -15,18 +17,20 @@
  * to itself (every row here is single-threaded, except the 'wasm 2 threads' rows of
  * createThreadedWasmBackend, whose cpu ms counts both threads: about 2x wall when both had a core).
  */
+import { layerKernelWeight } from '../src/nn/quantized-linear.js';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Generator, Linear, QuantizedLinear, Tensor, dequantize, uniform_ } from '../src/index.js';
 import { createJsBackend } from '../src/kernels/js-packed.js';
 import { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
-import type { Backend, KernelWeight } from '../src/kernels/types.js';
+import type { Backend, KernelWeight, W8A16Backend, W8A8Backend } from '../src/kernels/types.js';
 import { createWasmBackend, relaxedSimdSupported } from '../src/kernels/wasm/backend.js';
 import { createGpuBackend, type GpuBackend } from '../src/gpu/index.js';
 import { gpuModes, gpujsSkip } from './gpu-modes.js';
 import { createThreadedWasmBackend } from '../src/node.js';
 import { quantizeActivations, quantizeActivationsInt16 } from '../src/quant/activations.js';
 import { describeMachine, machineLine, type Machine } from './machine.js';
+import { VARIANTS } from '../test/conformance/registry.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 import type * as Ort from './peers/ort.mjs';
 import type { Runtime } from './peers/ort.mjs';
@@ -124,7 +128,7 @@ function makeLayer(k: number, n: number, seed: number): Layer {
   const q = QuantizedLinear.fromLinear(linear, { granularity: 'channel', range: 'restricted' });
   const wFloat = dequantize({ values: q.weight, scale: q.weightScale, ...q.scheme }).data;
   const qg = k % 128 === 0 ? QuantizedLinear.fromLinear(linear, { granularity: 'group', groupSize: 128, range: 'restricted' }) : null;
-  return { q, weight: q.packed, wFloat, bias: q.bias!.data, qg };
+  return { q, weight: layerKernelWeight(q), wFloat, bias: q.bias!.data, qg };
 }
 
 type OrtModule = typeof Ort;
@@ -143,7 +147,7 @@ async function loadPeers(): Promise<{ mod: OrtModule | null; runtimes: Runtime[]
  * The W8A32 and W8A8 (incl. quantizing x) per-channel rows of a wasm backend: `label` 'wasm' for
  * createWasmBackend, 'wasm 2 threads' for createThreadedWasmBackend.
  */
-function wasmRows(label: string, wasm: Backend, m: number, k: number, weight: KernelWeight, bias: Float32Array, x: Float32Array, refW8A8: Float32Array | null): Runner[] {
+function wasmRows(label: string, wasm: W8A8Backend & W8A16Backend, m: number, k: number, weight: KernelWeight, bias: Float32Array, x: Float32Array, refW8A8: Float32Array | null): Runner[] {
   const out = new Float32Array(m * weight.n);
   const weightBytes = weight.n * k;
   return [
@@ -155,7 +159,7 @@ function wasmRows(label: string, wasm: Backend, m: number, k: number, weight: Ke
       weightBytes,
       run: () => {
         const { xq, xScales } = quantizeActivations(x, m, k);
-        wasm.linearW8A8!({ xq, xScales, m, weight, bias, out });
+        wasm.linearW8A8({ xq, xScales, m, weight, bias, out });
         return out;
       },
       exact: (y) => {
@@ -186,7 +190,7 @@ function wasmRows(label: string, wasm: Backend, m: number, k: number, weight: Ke
   ];
 }
 
-function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: Backend, wasm2: Backend, plain: Backend | null, js: Backend, ref: Backend, gRef: Float32Array | null, refW8A8: Float32Array | null): Runner[] {
+function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: W8A8Backend & W8A16Backend, wasm2: W8A8Backend & W8A16Backend, plain: (W8A8Backend & W8A16Backend) | null, js: Backend, ref: Backend, gRef: Float32Array | null, refW8A8: Float32Array | null): Runner[] {
   const { m, k, n } = shape;
   const out = new Float32Array(m * n);
   const rows: Runner[] = [];
@@ -200,7 +204,7 @@ function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: Backend, 
   rows.push(wasmF32);
   if (layer.qg !== null && gRef !== null) {
     const gOut = new Float32Array(m * n);
-    const gWeight = layer.qg.packed;
+    const gWeight = layerKernelWeight(layer.qg);
     rows.push({
       name: 'wasm W8A32 group(128)',
       group: 'ours',
@@ -366,6 +370,9 @@ function printTable(title: string, rows: RowResult[]): void {
   for (const l of lines) console.log(line(l));
 }
 
+/** Registered backends that have their own rows above (the rest get one W8A32 row each). */
+const HAS_OWN_ROWS = ['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference', 'gpujs'];
+
 async function main(): Promise<void> {
   const described: Machine = await describeMachine();
   readGBs = described.readGBs;
@@ -380,6 +387,8 @@ async function main(): Promise<void> {
   const peers = await loadPeers();
   const gpus: GpuBackend[] = [];
   if (!flag('--no-gpu')) for (const mode of await gpuModes()) gpus.push(await createGpuBackend({ mode }));
+  const others: Backend[] = [];
+  for (const v of VARIANTS) if (!HAS_OWN_ROWS.includes(v.factory.name) && v.unavailable() === null) others.push(await v.create());
   const results: { shape: Shape; rows: RowResult[]; notes: string[] }[] = [];
 
   for (const shape of shapes) {
@@ -395,10 +404,14 @@ async function main(): Promise<void> {
     let gRef: Float32Array | null = null;
     if (layer.qg !== null) {
       gRef = new Float32Array(m * n);
-      referenceLinear({ x, m, weight: layer.qg.packed, bias: layer.bias, out: gRef });
+      referenceLinear({ x, m, weight: layerKernelWeight(layer.qg), bias: layer.bias, out: gRef });
     }
     const runners = [
       ...ourRunners(shape, layer, x, wasm, wasm2, plain, js, ref, gRef, refW8A8),
+      ...others.map((b): Runner => {
+        const out = new Float32Array(m * n);
+        return { name: `${b.name} (${b.mode}) W8A32 per-channel`, group: 'ours', kind: 'float', weightBytes: n * k, run: () => (b.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) };
+      }),
       ...gpujsRunners(shape, layer, x, gpus, notes),
       ...(await peerRunners(shape, layer, x, peers, notes, gRef)),
     ];
@@ -414,6 +427,7 @@ async function main(): Promise<void> {
   plain?.dispose();
   wasm2.dispose();
   for (const gpu of gpus) gpu.dispose();
+  for (const b of others) b.dispose();
   const report = { machine: { ...machine, loadavgEnd: loadavg() }, date: new Date().toISOString(), results, cold };
   if (jsonPath !== undefined) {
     writeFileSync(jsonPath, JSON.stringify(report, null, 1) + '\n');
@@ -422,7 +436,7 @@ async function main(): Promise<void> {
 }
 
 /** 1x4096x4096 rotating 4 layers (64 MiB int8, 256 MiB float32): every run reads its weights from DRAM. */
-async function coldCase(wasm: Backend, wasm2: Backend, plain: Backend | null, peers: Awaited<ReturnType<typeof loadPeers>>) {
+async function coldCase(wasm: W8A8Backend & W8A16Backend, wasm2: W8A8Backend & W8A16Backend, plain: (W8A8Backend & W8A16Backend) | null, peers: Awaited<ReturnType<typeof loadPeers>>) {
   const shape = { m: 1, k: 4096, n: 4096 };
   const layers = [0, 1, 2, 3].map((i) => makeLayer(shape.k, shape.n, 5000 + i));
   const x = uniform_(Tensor.zeros([1, shape.k], 'float32'), -1, 1, new Generator(99)).data;

@@ -1,5 +1,5 @@
 export { Int8LinearError, ShapeError, QuantizationError, FormatError, BackendError } from './errors.js';
-export { Tensor, numel, formatShape, DTYPE_BYTES } from './tensor.js';
+export { Tensor, formatShape } from './tensor.js';
 export type { DType, DataTypeMap, TensorData } from './tensor.js';
 export { Generator, manualSeed, defaultGenerator, DEFAULT_SEED } from './random.js';
 export { uniform_, kaimingUniform_, calculateGain, calculateFanInAndFanOut } from './nn/init.js';
@@ -15,18 +15,18 @@ export { Linear } from './nn/linear.js';
 export type { LinearOptions } from './nn/linear.js';
 export { QuantizedLinear } from './nn/quantized-linear.js';
 export type { QuantizedLinearOptions, ActivationMode } from './nn/quantized-linear.js';
-export { quantize, dequantize, computeScale, resolveScheme, scaleShape, EPS, RANGES } from './quant/quantize.js';
-export type { Granularity, QuantRange, QuantScheme, ResolvedScheme, QuantizedTensor } from './quant/quantize.js';
-export { roundHalfEven } from './quant/round.js';
-export { quantizeActivations, quantizeActivationsInt16 } from './quant/activations.js';
-export type { QuantizedActivations } from './quant/activations.js';
+export { quantize, dequantize, computeScale } from './quant/quantize.js';
+export type { QuantizedTensor } from './quant/quantize.js';
+export type { Granularity, QuantRange, QuantScheme, ResolvedScheme } from './format/scheme.js';
+export { EPS, RANGES, quantizeWithScales } from './format/formats.js';
+export { roundHalfEven } from './format/round.js';
 export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
-export { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, W8A16_RUN, createReferenceBackend } from './kernels/reference.js';
+export { createReferenceBackend } from './kernels/reference.js';
 export { createJsBackend } from './kernels/js-packed.js';
 export { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/backend.js';
 export type { WasmBackend, WasmBackendOptions } from './kernels/wasm/backend.js';
 export { availableBackends } from './kernels/available.js';
-export type { Backend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args } from './kernels/types.js';
+export type { Backend, AsyncBackend, W8A8Backend, W8A16Backend, CachingBackend, ResidentBackend } from './kernels/types.js';
 export {
   readSafetensors,
   writeSafetensors,

@@ -3,5 +3,8 @@
  * of `node:` imports so browser bundles work.
  */
 export * from './io/node.js';
-export { availableBackends, createThreadedWasmBackend, MIN_THREADED_MACS } from './kernels/wasm/node-threads.js';
+export { quantizeCheckpoint, DEFAULT_IGNORE, DEFAULT_CHUNK_BYTES } from './io/node-quantize.js';
+export type { QuantizeCheckpointOptions, QuantizeReport, LayerReport } from './io/node-quantize.js';
+export { createThreadedWasmBackend, MIN_THREADED_MACS } from './kernels/wasm/node-threads.js';
+export { availableBackends } from './kernels/wasm/node-registry.js';
 export type { ThreadedWasmBackend, ThreadedWasmBackendOptions } from './kernels/wasm/node-threads.js';

@@ -34,7 +34,14 @@ export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   int64: 8,
 };
 
-const ARRAY_FOR: Readonly<Record<DType, new (n: number) => TensorData>> = {
+/** A typed array class: made empty of a length, or as a view on bytes. */
+export interface TypedArrayClass<T> {
+  new (length: number): T;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+}
+
+/** The typed array class that backs each dtype (float16/bfloat16: raw bits in a Uint16Array). */
+export const TYPED_ARRAY_OF: Readonly<{ [D in DType]: TypedArrayClass<DataTypeMap[D]> }> = {
   float32: Float32Array,
   int8: Int8Array,
   float16: Uint16Array,
@@ -47,9 +54,9 @@ const ARRAY_FOR: Readonly<Record<DType, new (n: number) => TensorData>> = {
 
 /** The typed-array class of a dtype; any other string (also an inherited name such as 'toString') is a ShapeError. */
 function arrayFor(dtype: DType): new (n: number) => TensorData {
-  const Ctor = ownEntry(ARRAY_FOR, dtype);
+  const Ctor = ownEntry(TYPED_ARRAY_OF, dtype);
   if (Ctor === undefined) {
-    throw new ShapeError(`Tensor: dtype ${describeValue(dtype)} is not one of ${Object.keys(ARRAY_FOR).map((d) => `'${d}'`).join(', ')}`);
+    throw new ShapeError(`Tensor: dtype ${describeValue(dtype)} is not one of ${Object.keys(TYPED_ARRAY_OF).map((d) => `'${d}'`).join(', ')}`);
   }
   return Ctor;
 }
@@ -74,8 +81,8 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-/** '(1024, 1)': a shape written the way PyTorch prints torch.Size. */
-export function formatShape(shape: readonly number[]): string {
+/** '(1024, 1)': a shape written the way PyTorch prints torch.Size (dimensions past 2^53 as bigint, as a file may hold them). */
+export function formatShape(shape: readonly (number | bigint)[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }
 

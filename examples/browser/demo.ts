@@ -5,11 +5,11 @@ import {
   Tensor,
   createReferenceBackend,
   formatShape,
-  referenceLinear,
   uniform_,
   type Backend,
   type QuantScheme,
 } from 'int8-linear';
+import { layerKernelWeight, referenceLinear, releaseWeight } from 'int8-linear/advanced';
 import type { GpuBackend } from 'int8-linear/gpu';
 
 /**
@@ -76,7 +76,7 @@ export interface CaseResult {
  * moves to the reference backend.
  */
 function freeLayer(backend: Backend, layer: QuantizedLinear): void {
-  (backend as Partial<GpuBackend>).release?.(layer.packed);
+  releaseWeight(backend, layerKernelWeight(layer));
   layer.to(createReferenceBackend());
 }
 
@@ -86,7 +86,7 @@ export async function runCases(backend: Backend): Promise<CaseResult[]> {
   for (const c of DEMO_CASES) {
     const { layer, x } = buildCase(c);
     const expected = new Float32Array(c.m * c.n);
-    referenceLinear({ x: x.data, m: c.m, weight: layer.packed, bias: layer.bias?.data ?? null, out: expected });
+    referenceLinear({ x: x.data, m: c.m, weight: layerKernelWeight(layer), bias: layer.bias?.data ?? null, out: expected });
     const y = new Float32Array(c.m * c.n);
     await runOn(backend, layer, x, y);
     let err = 0;

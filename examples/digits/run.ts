@@ -1,14 +1,14 @@
 /**
  * npm run example:digits: the MLP trained by PyTorch on scikit-learn's digits, run in JavaScript in
  * float and int8 (per tensor, per channel, per group of 16; `quantize_` on the MLP module) on every
- * available backend; then the checkpoint goes through the `int8-linear quantize` code path, is loaded
- * into the same module with `loadCheckpoint`, and the predictions are compared.
+ * available backend; then the checkpoint goes through `quantizeCheckpoint` (what `int8-linear quantize`
+ * runs), is loaded into the same module with `loadCheckpoint`, and the predictions are compared.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
 import { availableBackends, maxAbsError, type QuantScheme } from '../../src/index.js';
+import { quantizeCheckpoint } from '../../src/node.js';
 import { HERE, agreement, argmax, loadDigits, loadMlpFile, quantizeMlp } from './model.js';
 import { table } from '../../src/cli/format.js';
 
@@ -45,7 +45,7 @@ console.log(table(['model', 'backend', 'accuracy', 'agrees with float', 'max |lo
 const dir = mkdtempSync(join(tmpdir(), 'digits-'));
 try {
   const out = join(dir, 'mlp-int8.safetensors');
-  const report = await quantizeSafetensorsFile(`${HERE}mlp.safetensors`, out, { granularity: 'channel' });
+  const report = await quantizeCheckpoint(`${HERE}mlp.safetensors`, out, { granularity: 'channel' });
   const cliPred = argmax((await loadMlpFile(out)).forward(x));
   const memPred = argmax(quantizeMlp(float, { granularity: 'channel' }).forward(x));
   const same = agreement(cliPred, memPred);

@@ -8,7 +8,7 @@ import {
   type QuantRange,
   type QuantizedLinear,
 } from 'int8-linear';
-import type { GpuBackend } from 'int8-linear/gpu';
+import { layerKernelWeight, releaseWeight } from 'int8-linear/advanced';
 import { barChart, cellAt, heatmap, highlight, histogramChart, type Bar } from './draw.js';
 import { LANGS, t, type Key, type Lang } from './i18n.js';
 import {
@@ -446,7 +446,7 @@ async function runBackends(l: Lesson): Promise<void> {
     } finally {
       // gpu.js keeps a layer's kernels until released; a wasm backend gives the weight back on the move.
       if (layer !== null) {
-        (b as Partial<GpuBackend>).release?.(layer.packed);
+        releaseWeight(b, layerKernelWeight(layer));
         layer.to(createReferenceBackend());
       }
       b.dispose();

@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
+import { quantizeCheckpoint } from '../../src/io/node-quantize.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, 'dist');
@@ -27,7 +27,7 @@ await build({
   logLevel: 'warning',
 });
 copyFileSync(join(here, 'index.html'), join(outdir, 'index.html'));
-await quantizeSafetensorsFile(join(here, '..', 'lm', 'model.safetensors'), join(outdir, 'model-int8.safetensors'), { granularity: 'channel' });
+await quantizeCheckpoint(join(here, '..', 'lm', 'model.safetensors'), join(outdir, 'model-int8.safetensors'), { granularity: 'channel' });
 console.log(`built ${outdir}`);
 
 if (process.argv.includes('--check')) {

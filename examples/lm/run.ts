@@ -12,9 +12,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
+import { hasW8A8 } from '../../src/kernels/dispatch.js';
 import { table } from '../../src/cli/format.js';
-import { availableBackends } from '../../src/node.js';
+import { availableBackends, quantizeCheckpoint } from '../../src/node.js';
 import type { Backend } from '../../src/index.js';
 import { generate, type LlamaForCausalLM } from './model.js';
 import { CHECKPOINT, LOGITS_TOL, SCHEMES, agreement, evaluate, golden, heldout, loadModel, quantizedModel, readCheckpoint } from './lm.js';
@@ -76,7 +76,7 @@ for (const [label, scheme] of SCHEMES) {
   for (const activations of ['float32', 'int8'] as const) {
     for (const backend of backends) {
       const mode = activations === 'int8' ? 'W8A8' : 'W8A32';
-      if (activations === 'int8' && backend.linearW8A8 === undefined) {
+      if (activations === 'int8' && !hasW8A8(backend)) {
         rows.push([label, mode, `${backend.name} (${backend.mode})`, 'n/a', 'n/a', 'n/a']);
         continue;
       }
@@ -103,7 +103,7 @@ console.log(`  int8 per channel: ${text(generate(int8, prompt, 80))}   (${backen
 const dir = mkdtempSync(join(tmpdir(), 'lm-'));
 try {
   const out = join(dir, 'model-int8.safetensors');
-  const report = await quantizeSafetensorsFile(CHECKPOINT, out, { granularity: 'channel' });
+  const report = await quantizeCheckpoint(CHECKPOINT, out, { granularity: 'channel' });
   const fromFile = evaluate(loadModel(new Uint8Array(readFileSync(out)), config), data, windows);
   const inMemory = evaluate(quantizedModel(bytes, config, { granularity: 'channel' }), data, windows);
   const identical = fromFile.logits.every((l, w) => l.every((x, i) => Object.is(x, inMemory.logits[w][i])));

@@ -12,11 +12,6 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(2)} ${units[u]}`;
 }
 
-/** '(128, 64)' */
-export function shapeText(shape: readonly (number | bigint)[]): string {
-  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-}
-
 /** Columns padded to their widest cell; `right` lists the columns aligned right (numbers). */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], right: readonly number[] = []): string {
   // A loop, not Math.max(...cells): spreading 125k+ rows into arguments overflows the stack.

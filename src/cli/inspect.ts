@@ -1,7 +1,9 @@
 import { FormatError } from '../errors.js';
 import { compressedTensorsInfo, layerScheme, type QuantizationConfig } from '../io/compressed-tensors.js';
 import { openSafetensors } from '../io/node.js';
-import { formatBytes, printable, shapeText, table } from './format.js';
+import { layerOf, tensorName } from '../format/names.js';
+import { formatShape } from '../tensor.js';
+import { formatBytes, printable, table } from './format.js';
 
 /**
  * The text of `int8-linear inspect <file>`: size, metadata, every tensor (dtype, shape, bytes) and,
@@ -42,9 +44,9 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
     const byName = new Map(entries.map((e) => [e.name, e]));
     const schemeOf = new Map<string, string>();
     for (const e of entries) {
-      if (!(e.name === 'weight_scale' || e.name.endsWith('.weight_scale'))) continue;
-      const name = e.name.slice(0, Math.max(0, e.name.length - '.weight_scale'.length));
-      const w = byName.get(name === '' ? 'weight' : `${name}.weight`);
+      const name = layerOf(e.name, 'weightScale');
+      if (name === null) continue;
+      const w = byName.get(tensorName(name, 'weight'));
       if (w === undefined || w.dtype !== 'I8' || w.shape.length !== 2) continue;
       let text: string;
       try {
@@ -54,13 +56,13 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
         if (!(err instanceof FormatError)) throw err;
         text = 'int8, scheme unreadable';
       }
-      schemeOf.set(w.name, `${text}, scale ${e.dtype} ${shapeText(e.shape)}`);
+      schemeOf.set(w.name, `${text}, scale ${e.dtype} ${formatShape(e.shape)}`);
     }
     out.push('');
     out.push(
       table(
         ['tensor', 'dtype', 'shape', 'bytes', 'quantization'],
-        entries.map((e) => [printable(e.name), e.dtype, shapeText(e.exactShape ?? e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), printable(schemeOf.get(e.name) ?? '')]),
+        entries.map((e) => [printable(e.name), e.dtype, formatShape(e.exactShape ?? e.shape), formatBytes(e.dataOffsets[1] - e.dataOffsets[0]), printable(schemeOf.get(e.name) ?? '')]),
         [3],
       ),
     );

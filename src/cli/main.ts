@@ -5,10 +5,11 @@ import pkg from '../../package.json';
 import { Int8LinearError, ownEntry } from '../errors.js';
 import type { ScaleDType } from '../io/compressed-tensors.js';
 import { writeQuantizationConfigJson } from '../io/node.js';
-import type { Granularity, QuantRange } from '../quant/quantize.js';
-import { formatBytes, printable, progressLine, shapeText, table } from './format.js';
+import { GRANULARITIES, QUANT_RANGES, type Granularity, type QuantRange } from '../format/scheme.js';
+import { DEFAULT_IGNORE, quantizeCheckpoint, type QuantizeReport } from '../io/node-quantize.js';
+import { formatShape } from '../tensor.js';
+import { formatBytes, printable, progressLine, table } from './format.js';
 import { inspectSafetensorsFile } from './inspect.js';
-import { DEFAULT_IGNORE, quantizeSafetensorsFile, type QuantizeReport } from './quantize.js';
 
 export const USAGE = `int8-linear ${pkg.version}: int8 weight quantization of PyTorch Linear layers
 
@@ -38,7 +39,6 @@ SIGINT, SIGTERM, SIGHUP (the temporary file is removed; input and output untouch
 
 class UsageError extends Error {}
 
-const GRANULARITIES = ['channel', 'group', 'tensor'];
 const SCALE_DTYPES: Record<string, ScaleDType> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
 
 function fixed(x: number, digits: number): string {
@@ -48,7 +48,7 @@ function fixed(x: number, digits: number): string {
 /** The per-layer table and totals printed by `quantize`. */
 export function formatQuantizeReport(r: QuantizeReport): string {
   const rows = r.layers.map((l) => [
-    l.name, `${l.dtype} ${shapeText(l.shape)}`, shapeText(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
+    l.name, `${l.dtype} ${formatShape(l.shape)}`, formatShape(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
     formatBytes(l.bytesBefore), formatBytes(l.bytesAfter),
   ]);
   const before = r.layers.reduce((a, l) => a + l.bytesBefore, 0);
@@ -122,8 +122,8 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   const input = positionals[0];
   const output = values.output;
   if (output === undefined) throw new UsageError('quantize needs -o <out.safetensors>');
-  if (!GRANULARITIES.includes(values.granularity)) throw new UsageError(`--granularity must be one of ${GRANULARITIES.join(', ')}, got '${values.granularity}'`);
-  if (values.range !== 'full' && values.range !== 'restricted') throw new UsageError(`--range must be full or restricted, got '${values.range}'`);
+  if (!(GRANULARITIES as readonly string[]).includes(values.granularity)) throw new UsageError(`--granularity must be one of ${GRANULARITIES.join(', ')}, got '${values.granularity}'`);
+  if (!(QUANT_RANGES as readonly string[]).includes(values.range)) throw new UsageError(`--range must be ${QUANT_RANGES.join(' or ')}, got '${values.range}'`);
   const scaleDtype = ownEntry(SCALE_DTYPES, values['scale-dtype']);
   if (scaleDtype === undefined) throw new UsageError(`--scale-dtype must be f32, f16 or bf16, got '${values['scale-dtype']}'`);
   const gs = values['group-size'];
@@ -131,7 +131,7 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   if (gs !== undefined && !/^[1-9][0-9]*$/.test(gs)) throw new UsageError(`--group-size must be a positive integer, got '${gs}'`);
   const tty = err.isTTY === true && !values.quiet;
   const report = await stoppable(async (signal) => {
-    const r = await quantizeSafetensorsFile(input, output, {
+    const r = await quantizeCheckpoint(input, output, {
       granularity: values.granularity as Granularity,
       range: values.range as QuantRange,
       ...(gs === undefined ? {} : { groupSize: Number(gs) }),

@@ -1,5 +1,5 @@
 import { BackendError, checkOptions } from '../errors.js';
-import type { Backend, KernelWeight, LinearArgs } from '../kernels/types.js';
+import type { AsyncBackend, CachingBackend, KernelWeight, LinearArgs } from '../kernels/types.js';
 import { loadGpuJs, type GpuInstance, type GpuKernel, type GpuMode, type GpuModeRequest } from './gpujs.js';
 import { LINEAR_KERNEL_SOURCE, packInt8Rows } from './pack.js';
 
@@ -55,7 +55,7 @@ export interface GpuStats {
  *   gpu.stats();                                   // { gpuBytes, weightsUploaded, kernelsCompiled, layers }
  *   gpu.dispose();
  */
-export interface GpuBackend extends Backend {
+export interface GpuBackend extends AsyncBackend, CachingBackend {
   readonly name: 'gpujs';
   readonly mode: GpuMode;
   /** Whether only `linearAsync` can run (webgpu). */

@@ -1,8 +1,10 @@
 import { RE2JS } from 're2js';
 import { FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf, ownEntry } from '../errors.js';
+import { layerOf, tensorName } from '../format/names.js';
+import { schemeKey } from '../format/scheme.js';
 import { QuantizedLinear } from '../nn/quantized-linear.js';
 import type { Tensor} from '../tensor.js';
-import { formatShape } from '../tensor.js';
+import { formatShape, numel } from '../tensor.js';
 import { readSafetensors, writeSafetensors, type RawTensor } from './safetensors.js';
 
 type Scheme = QuantizedLinear['scheme'];
@@ -56,12 +58,7 @@ export const INT8_LINEAR_FORMAT_VERSION = 1;
  *   compressedTensorsNames('model.fc1').weightScale;   // 'model.fc1.weight_scale'
  */
 export function compressedTensorsNames(name: string): { weight: string; weightScale: string; bias: string } {
-  const p = name === '' ? '' : `${name}.`;
-  return { weight: `${p}weight`, weightScale: `${p}weight_scale`, bias: `${p}bias` };
-}
-
-function schemeKey(s: Scheme): string {
-  return `${s.granularity}/${s.groupSize ?? ''}/${s.range}`;
+  return { weight: tensorName(name, 'weight'), weightScale: tensorName(name, 'weightScale'), bias: tensorName(name, 'bias') };
 }
 
 /**
@@ -309,7 +306,7 @@ function schemeOfGroup(group: CompressedTensorsGroup, layer: string): { granular
 
 /** Granularity implied by a scale shape for an (out, in) weight, when no config says. */
 function schemeOfShape(scale: readonly number[], out: number, inF: number, layer: string): { granularity: Scheme['granularity']; groupSize: number | null } {
-  const size = scale.reduce((a, b) => a * b, 1);
+  const size = numel(scale);
   if (size === 1 && out !== 1) return { granularity: 'tensor', groupSize: null };
   if (scale.length === 2 && scale[0] === out && scale[1] === 1) return { granularity: 'channel', groupSize: null };
   if (scale.length === 2 && scale[0] === out && scale[1] > 0 && inF % scale[1] === 0) {
@@ -370,7 +367,7 @@ export function layerScheme(
   const entry = config === null ? undefined : Object.entries(config.config_groups).find(([, g]) => Array.isArray(g?.targets) && g.targets.some((t) => matchesTarget(t, name)));
   const ignored = Array.isArray(config?.ignore) && config.ignore.some((t) => matchesTarget(t, name));
   const { granularity, groupSize } = entry !== undefined && !ignored ? schemeOfGroup(entry[1], name) : schemeOfShape(scaleShape, out, inF, name);
-  return { granularity, groupSize, range: entry !== undefined && ownEntry(ranges, entry[0]) === 'restricted' ? 'restricted' : 'full' };
+  return { granularity, groupSize, range: entry !== undefined && ownEntry(ranges, entry[0]) === 'restricted' ? 'restricted' : 'full', bits: 8 };
 }
 
 /** What `loadCompressedTensors` gives back. */
@@ -416,8 +413,8 @@ export function loadCompressedTensors(
   const rest: Record<string, Tensor> = Object.create(null);
   const used = new Set<string>();
   for (const key of Object.keys(tensors)) {
-    if (!(key === 'weight_scale' || key.endsWith('.weight_scale'))) continue;
-    const name = key.slice(0, Math.max(0, key.length - '.weight_scale'.length));
+    const name = layerOf(key, 'weightScale');
+    if (name === null) continue;
     const n = compressedTensorsNames(name);
     const w = tensors[n.weight];
     if (w === undefined || w.dtype !== 'int8' || w.ndim !== 2) {
@@ -426,12 +423,13 @@ export function loadCompressedTensors(
     const [out, inF] = w.shape;
     const scale = floatTensor(tensors[key], `layer '${name}': weight_scale`);
     const { granularity, groupSize, range } = layerScheme(name, w.shape, scale.shape, config, ranges);
-    const zp = tensors[`${n.weight}_zero_point`];
+    const zpName = tensorName(name, 'weightZeroPoint');
+    const zp = tensors[zpName];
     if (zp !== undefined) {
       if (zp.toFloat32().data.some((v) => v !== 0)) {
         throw new FormatError(`layer '${name}': weight_zero_point has non-zero values; only symmetric quantization is supported`);
       }
-      used.add(`${n.weight}_zero_point`);
+      used.add(zpName);
     }
     const bias = tensors[n.bias];
     let layer: QuantizedLinear;

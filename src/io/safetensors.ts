@@ -1,6 +1,6 @@
 import { FormatError, describeValue } from '../errors.js';
-import { DTYPE_BYTES, Tensor, type DType, type DataTypeMap } from '../tensor.js';
-import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, type JsonValue } from './json-strict.js';
+import { DTYPE_BYTES, TYPED_ARRAY_OF, Tensor, type DType, type DataTypeMap, type TypedArrayClass } from '../tensor.js';
+import { JsonNumber, JsonObject, JsonSyntaxError, LONE_SURROGATE, parseStrictJson, type JsonValue } from './json-strict.js';
 
 /**
  * Every safetensors dtype the reference crate knows (`safetensors::tensor::Dtype`), in its enum
@@ -419,10 +419,7 @@ export function tensorOverBytes(entry: SafetensorsEntry, bytes: Uint8Array): Ten
         '; readSafetensors returns it in `raw` (dtype, shape, bytes), openSafetensors(...).readBytes reads its bytes',
     );
   }
-  const Ctor = {
-    float32: Float32Array, int8: Int8Array, float16: Uint16Array, bfloat16: Uint16Array,
-    float64: Float64Array, int32: Int32Array, uint8: Uint8Array, int64: BigInt64Array,
-  }[dtype];
+  const Ctor = TYPED_ARRAY_OF[dtype] as TypedArrayClass<DataTypeMap[DType]>;
   return new Tensor(new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length / DTYPE_BYTES[dtype]) as DataTypeMap[DType], entry.shape, dtype);
 }
 
@@ -531,7 +528,6 @@ export interface SafetensorsPlan {
   readonly fileSize: number;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function checkName(name: string, what: string): void {
   if (typeof name !== 'string' || LONE_SURROGATE.test(name)) {

@@ -1,7 +1,7 @@
 import { BackendError } from '../errors.js';
 import { CHUNK, ROWS, chunksPerRun, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from './packed.js';
 import { W8A16_RUN } from './reference.js';
-import type { Backend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args } from './types.js';
+import type { KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from './types.js';
 
 interface JsPacked {
   readonly layout: PackedLayout;
@@ -24,7 +24,7 @@ interface JsPacked {
  *   const js = createJsBackend();
  *   qfc.to(js).forward(x);
  */
-export function createJsBackend(): Backend {
+export function createJsBackend(): ResidentBackend & W8A8Backend & W8A16Backend {
   /** Packed copies of weights seen in calls (a cache; `dispose` drops it). */
   let packedByWeight = new WeakMap<KernelWeight, JsPacked>();
   /** Weights adopted from layers: their only copy, so `dispose` keeps them (they go with the layer). */

@@ -1,4 +1,4 @@
-import type { Backend, LinearArgs, LinearW8A16Args, LinearW8A8Args } from './types.js';
+import type { LinearArgs, LinearW8A16Args, LinearW8A8Args, W8A16Backend, W8A8Backend } from './types.js';
 
 /**
  * The spec of the quantized forward: plain loops, float64 accumulation, the scale applied once per
@@ -10,7 +10,7 @@ import type { Backend, LinearArgs, LinearW8A16Args, LinearW8A8Args } from './typ
  *
  * Example:
  *   const out = new Float32Array(m * layer.outFeatures);
- *   referenceLinear({ x: x.data, m, weight: layer.packed, bias: layer.bias?.data ?? null, out });
+ *   referenceLinear({ x: x.data, m, weight: layerKernelWeight(layer), bias: layer.bias?.data ?? null, out });
  */
 export function referenceLinear(args: LinearArgs): void {
   const { x, m, weight, bias, out } = args;
@@ -48,7 +48,7 @@ export function referenceLinear(args: LinearArgs): void {
  *
  * Example:
  *   const { xq, xScales } = quantizeActivations(x, m, k);
- *   referenceLinearW8A8({ xq, xScales, m, weight: layer.packed, bias: null, out: new Float32Array(m * n) });
+ *   referenceLinearW8A8({ xq, xScales, m, weight: layerKernelWeight(layer), bias: null, out: new Float32Array(m * n) });
  */
 export function referenceLinearW8A8(args: LinearW8A8Args): void {
   integerActivations(args, args.weight.groupSize);
@@ -142,7 +142,7 @@ export function referenceLinearF32(
  * Example:
  *   qfc.to(createReferenceBackend()).forward(x);
  */
-export function createReferenceBackend(): Backend {
+export function createReferenceBackend(): W8A8Backend & W8A16Backend {
   return {
     name: 'reference',
     mode: 'js-float64',

@@ -1,23 +1,6 @@
-/**
- * The one weight layout every kernel reads (DESIGN §5.2: defined once, everything derives from it).
- *
- * `values[o * k + i]` is the int8 weight of output channel `o` and input feature `i` (PyTorch's
- * (out_features, in_features) row-major layout). Row `o` is split into `k / groupSize` groups of
- * `groupSize` consecutive elements; group `g` of row `o` has scale `scales[o * (k / groupSize) + g]`.
- * Per channel is `groupSize = k`; per tensor is per channel with the one scale repeated on every row.
- *
- *   y[m, o] = Σ_g scales[o, g] · Σ_{i in group g} x[m, i] · values[o, i]  +  bias[o]
- */
-export interface KernelWeight {
-  /** out_features: rows of `values`. */
-  readonly n: number;
-  /** in_features: columns of `values`. */
-  readonly k: number;
-  readonly values: Int8Array;
-  readonly scales: Float32Array;
-  /** Elements of a row per scale; divides `k`. */
-  readonly groupSize: number;
-}
+import type { KernelWeight } from '../format/kernel-view.js';
+
+export type { KernelWeight } from '../format/kernel-view.js';
 
 /** One call of the quantized linear: `out (m, n) = x (m, k) · dequant(weight)ᵀ + bias`. */
 export interface LinearArgs {
@@ -48,6 +31,95 @@ export interface LinearW8A8Args {
 }
 
 /**
+ * A compute backend for the quantized linear: the required core every backend has. A backend may
+ * prepare (pack, upload) a weight the first time it sees it and keep that per weight object.
+ * Arguments are validated by the caller (`QuantizedLinear`) before they reach a backend: kernels
+ * never validate. What a backend can do beyond the core it says by also implementing capability
+ * interfaces (`AsyncBackend`, `W8A8Backend`, `CachingBackend`, `ResidentBackend`); callers never test
+ * for those members themselves: the dispatch module (`src/kernels/dispatch.ts`) does, and supplies the
+ * fallbacks (a missing `linearAsync` runs `linear`; a missing `release` does nothing).
+ *
+ * To write a backend: implement these five members (`linear` must write every element of `out`),
+ * add the capabilities it has, and add its factory to the registry of its entry
+ * (`src/kernels/registry.ts`, `src/node.ts`, `src/gpu/index.ts`): the conformance suite then runs it.
+ *
+ * Shape: `linear` writes out (m, n) = x (m, k) · dequant(weight (n, k))ᵀ + bias (n).
+ *
+ * Example:
+ *   const [fast] = await availableBackends();
+ *   qfc.to(fast).forward(x);   // the usual way: the layer validates x and hands its int8 weight over
+ */
+export interface Backend {
+  /** Short stable identifier, e.g. 'reference', 'wasm-simd', 'gpujs'. */
+  readonly name: string;
+  /** What it really runs on here, e.g. 'js-float64', 'webgl2', 'webasm'. */
+  readonly mode: string;
+  /** Whether this backend can run this weight (shape limits, memory). */
+  supports(weight: KernelWeight): boolean;
+  /** The forward, synchronously; an `AsyncBackend` whose device answers asynchronously may throw here. */
+  linear(args: LinearArgs): void;
+  /** Frees what the backend holds (wasm memory, GPU contexts); it must not be used afterwards. */
+  dispose(): void;
+}
+
+/**
+ * Capability: results that come back asynchronously (gpu.js on WebGPU, where `linear` throws).
+ * `QuantizedLinear.forwardAsync` awaits `linearAsync`; on other backends it runs `linear`.
+ *
+ * Shape: as `Backend.linear`.
+ *
+ * Example:
+ *   await gpu.linearAsync({ x, m, weight, bias: null, out });
+ */
+export interface AsyncBackend extends Backend {
+  /** The same forward as `linear`, awaiting the device; works in every mode. */
+  linearAsync(args: LinearArgs): Promise<void>;
+}
+
+/**
+ * Capability: a W8A8 forward (int8 activations quantized per token), bit-exact with
+ * `referenceLinearW8A8`, always synchronous. A layer with `activations: 'int8'` runs only on these.
+ *
+ * Shape: xq (m, k) int8, xScales (m) -> out (m, n).
+ *
+ * Example:
+ *   wasm.linearW8A8({ xq, xScales, m, weight, bias: null, out });
+ */
+export interface W8A8Backend extends Backend {
+  linearW8A8(args: LinearW8A8Args): void;
+}
+
+/**
+ * Capability: the backend caches what it prepared per weight object (packed copies, device
+ * uploads); `release` frees it now (a layer calls it when it replaces its weight or leaves the
+ * backend). Using the weight again prepares it again.
+ *
+ * Example:
+ *   gpu.release(weight);
+ */
+export interface CachingBackend extends Backend {
+  release(weight: KernelWeight): void;
+}
+
+/**
+ * Capability: the backend can hold the only copy of a weight, in its own layout (wasm memory, a
+ * packed JS array). `QuantizedLinear.to` calls `adopt` and then drops its own int8 values, as
+ * PyTorch's `.to(device)` moves a weight rather than copying it; `readValues` gives them back.
+ *
+ * Shape: readValues writes the (n, k) int8 values row-major into `into`.
+ *
+ * Example:
+ *   wasm.adopt(weight);                                   // prepared now; the caller may drop weight.values
+ *   wasm.readValues(weight, new Int8Array(weight.n * weight.k));
+ */
+export interface ResidentBackend extends CachingBackend {
+  /** Prepares `weight` now and keeps it until `release` (or until the weight object is collected). */
+  adopt(weight: KernelWeight): void;
+  /** Writes the int8 values of an adopted weight into `into`; works after `dispose()`, so a layer can always move out. */
+  readValues(weight: KernelWeight, into: Int8Array): void;
+}
+
+/**
  * One call of the W8A16 linear (activations quantized per token to int16, see
  * `quantizeActivationsInt16`): as `LinearW8A8Args` with int16 `xq`; the exact formula is
  * `referenceLinearW8A16`'s (exact integer sums over runs of `W8A16_RUN` columns of each group).
@@ -64,53 +136,13 @@ export interface LinearW8A16Args {
 }
 
 /**
- * A compute backend for the quantized linear. Backends may prepare (pack, upload) a weight the first
- * time they see it and keep that per weight object until `dispose()`. Arguments are validated by the
- * caller (`QuantizedLinear`) before they reach a backend: kernels never validate.
+ * A backend with a W8A16 forward (int16 activations per token; `activations: 'int16'`).
  *
- * Shape: `linear` writes out (m, n) = x (m, k) · dequant(weight (n, k))ᵀ + bias (n).
+ * Shape: `linearW8A16` writes out (m, n) from xq (m, k) int16, xScales (m).
  *
  * Example:
- *   const [fast] = await availableBackends();
- *   qfc.to(fast).forward(x);   // the usual way: the layer validates x and hands its int8 weight over
- *   // kernel level, no validation (`other` is a layer left on the reference backend):
- *   fast.linear({ x: x.data, m, weight: other.packed, bias: null, out: new Float32Array(m * other.outFeatures) });
+ *   hasW8A16(wasm) && wasm.linearW8A16({ xq, xScales, m, weight, bias: null, out });
  */
-export interface Backend {
-  /** Short stable identifier, e.g. 'reference', 'wasm-simd', 'gpujs'. */
-  readonly name: string;
-  /** What it really runs on here, e.g. 'js-float64', 'webgl2', 'webasm'. */
-  readonly mode: string;
-  /** Whether this backend can run this weight (shape limits, memory). */
-  supports(weight: KernelWeight): boolean;
-  linear(args: LinearArgs): void;
-  /**
-   * The same forward, awaiting the device, for backends whose results come back asynchronously
-   * (gpu.js on WebGPU, where `linear` throws); `QuantizedLinear.forwardAsync` uses it when present.
-   */
-  linearAsync?(args: LinearArgs): Promise<void>;
-  /** W8A8 forward, for backends that have one (opt-in via `QuantizedLinear`'s `activations: 'int8'`). */
-  linearW8A8?(args: LinearW8A8Args): void;
-  /** W8A16 forward (int16 activations per token), for backends that have one (`activations: 'int16'`). */
-  linearW8A16?(args: LinearW8A16Args): void;
-  /**
-   * Frees what this backend prepared for `weight` (packed copies), for backends that cache per weight;
-   * called by `QuantizedLinear` when it replaces its weight (`loadStateDict`) or takes it back from
-   * this backend (`to(otherBackend)`). Using the weight again re-prepares it.
-   */
-  release?(weight: KernelWeight): void;
-  /**
-   * For backends that keep a full copy of a weight in their own layout (wasm memory, a packed JS
-   * array): prepares `weight` now, after which the caller may drop its `values` and read them back
-   * with `readValues`. `QuantizedLinear.to` does this, so the int8 weight is held once, in the
-   * backend, as PyTorch's `.to(device)` moves a weight rather than copying it.
-   */
-  adopt?(weight: KernelWeight): void;
-  /**
-   * Writes the int8 values of an adopted weight into `into`, row-major (n, k). Works after
-   * `dispose()`, so a layer can always move its weight back out.
-   */
-  readValues?(weight: KernelWeight, into: Int8Array): void;
-  /** Frees what the backend holds (wasm memory, GPU contexts); it must not be used afterwards. */
-  dispose(): void;
+export interface W8A16Backend extends Backend {
+  linearW8A16(args: LinearW8A16Args): void;
 }

@@ -1,6 +1,6 @@
 import { RE2JS } from 're2js';
 import { QuantizationError } from '../errors.js';
-import type { QuantScheme } from '../quant/quantize.js';
+import type { QuantScheme } from '../format/scheme.js';
 import { Linear } from './linear.js';
 import type { Module } from './module.js';
 import { QuantizedLinear, type ActivationMode } from './quantized-linear.js';

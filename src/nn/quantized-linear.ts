@@ -1,20 +1,13 @@
-import { BackendError, FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
+import { FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
+import { kernelView, type KernelWeight } from '../format/kernel-view.js';
+import { TENSOR_KEYS } from '../format/names.js';
+import { SCHEME_KEYS, resolveScheme, scaleShape, type Granularity, type QuantRange, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
+import { adoptWeight, checkCanRun, readWeightValues, releaseWeight, runLinearAsync, runLinearW8A16, runLinearW8A8 } from '../kernels/dispatch.js';
 import { createReferenceBackend } from '../kernels/reference.js';
-import type { Backend, KernelWeight } from '../kernels/types.js';
-import {
-  elementsPerScale,
-  SCHEME_KEYS,
-  quantize,
-  resolveScheme,
-  scaleShape,
-  type QuantRange,
-  type QuantScheme,
-  type QuantizedTensor,
-  type ResolvedScheme,
-  type Granularity,
-} from '../quant/quantize.js';
+import type { Backend } from '../kernels/types.js';
+import { quantize, type QuantizedTensor } from '../quant/quantize.js';
 import { quantizeActivations, quantizeActivationsInt16 } from '../quant/activations.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, numel } from '../tensor.js';
 import type { Linear } from './linear.js';
 import { Module } from './module.js';
 import { checkBias, checkInput, outputShape } from './shape.js';
@@ -49,13 +42,10 @@ const NO_VALUES = new Int8Array(0);
 const ACTIVATION_MODES: readonly ActivationMode[] = ['float32', 'int8', 'int16'];
 const LAYER_KEYS: readonly (keyof QuantizedLinearOptions)[] = [...SCHEME_KEYS, 'bias', 'activations'];
 const FROM_LINEAR_KEYS: readonly (keyof QuantizedLinearOptions)[] = [...SCHEME_KEYS, 'activations'];
-const BACKEND_METHODS = ['supports', 'linear'] as const;
 
-/** The kernel view of a quantized weight; per tensor repeats the one scale on every row. */
+/** The layer's kernel view (its scales are its own copy: see `QuantizedLinear.weightScale`). */
 function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: ResolvedScheme): LayerKernelWeight {
-  const [n, k] = values.shape;
-  const scales = scheme.granularity === 'tensor' ? new Float32Array(n).fill(scale.data[0]) : scale.data;
-  return { n, k, values: values.data, scales, groupSize: elementsPerScale(k, scheme) };
+  return { ...kernelView(values, scale, scheme) };
 }
 
 /**
@@ -69,7 +59,7 @@ function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: 
  * Like PyTorch's `.to(device)`, `to(backend)` moves the int8 weight rather than copying it: on a
  * backend that keeps weights in its own layout (wasm-simd and the threaded wasm-simd-threads: in
  * wasm memory; js-packed) the layer drops its row-major copy, so a 4096x4096 layer holds 16 MiB of int8 (plus scales), not 32;
- * `weight`, `stateDict()` and `packed` then read the values back as a copy.
+ * `weight` and `stateDict()` then read the values back as a copy.
  *
  * Shape: input (*, in_features) -> output (*, out_features).
  *
@@ -85,10 +75,16 @@ export class QuantizedLinear extends Module {
   /** Elements per scale along in_features with granularity 'group', else null. */
   readonly groupSize: number | null;
   readonly range: QuantRange;
-  /** float32 (1,) per tensor, (out, 1) per channel, (out, in / groupSize) per group. */
+  /**
+   * float32 (1,) per tensor, (out, 1) per channel, (out, in / groupSize) per group: the scales as
+   * loaded, the tensor `stateDict()` returns and saving writes. The forward never reads it: it reads
+   * the layer's kernel weight, made from the state by `loadStateDict` (for every granularity and
+   * every backend alike), so writing into `weightScale.data` changes no output. To change the
+   * scales, load them: `layer.loadStateDict({ ...layer.stateDict(), weight_scale: s })`.
+   */
   readonly weightScale: Tensor<'float32'>;
   readonly bias: Tensor<'float32'> | null;
-  /** 'float32' (weight-only), 'int8' (activations quantized per token, W8A8) or 'int16' (W8A16). */
+  /** 'float32' (weight-only) or 'int8' (activations quantized per token, W8A8). */
   readonly activations: ActivationMode;
   /** What `forward` hands the backend; its `values` are empty while the backend holds them. */
   private kernelWeight: LayerKernelWeight;
@@ -116,7 +112,7 @@ export class QuantizedLinear extends Module {
     this.range = resolved.range;
     this.ownWeight = Tensor.zeros([outFeatures, inFeatures], 'int8');
     const sShape = scaleShape(outFeatures, inFeatures, resolved);
-    this.weightScale = new Tensor(new Float32Array(sShape.reduce((a, b) => a * b, 1)).fill(1), sShape, 'float32');
+    this.weightScale = new Tensor(new Float32Array(numel(sShape)).fill(1), sShape, 'float32');
     this.bias = bias ? Tensor.zeros([outFeatures], 'float32') : null;
     this.kernelWeight = kernelWeight(this.ownWeight, this.weightScale, resolved);
   }
@@ -144,20 +140,14 @@ export class QuantizedLinear extends Module {
     activations: ActivationMode = 'float32',
   ): QuantizedLinear {
     const [out, inF] = q.values.shape;
-    const layer = new QuantizedLinear(inF, out, {
-      bias: bias !== null,
-      granularity: q.granularity,
-      range: q.range,
-      ...(q.groupSize === null ? {} : { groupSize: q.groupSize }),
-      ...(activations === 'float32' ? {} : { activations }),
-    });
+    const layer = new QuantizedLinear(inF, out, { bias: bias !== null, granularity: q.granularity, groupSize: q.groupSize, range: q.range, activations });
     layer.loadStateDict(bias === null ? { weight: q.values, weight_scale: q.scale } : { weight: q.values, weight_scale: q.scale, bias });
     return layer;
   }
 
   /** The scheme this layer was quantized with. */
   get scheme(): ResolvedScheme {
-    return { granularity: this.granularity, groupSize: this.groupSize, range: this.range };
+    return { granularity: this.granularity, groupSize: this.groupSize, range: this.range, bits: 8 };
   }
 
   /** The backend `forward` runs on. */
@@ -173,18 +163,15 @@ export class QuantizedLinear extends Module {
     return this.ownWeight ?? new Tensor(this.readBack(), [this.outFeatures, this.inFeatures], 'int8');
   }
 
-  /**
-   * The weight as the kernels see it (one layout for all backends; see `KernelWeight`); while the
-   * backend holds the weight, a view with values read back from it (a new object each time).
-   */
-  get packed(): KernelWeight {
+  /** See `layerKernelWeight`. */
+  private kernelWeightView(): KernelWeight {
     return this.ownWeight === null ? { ...this.kernelWeight, values: this.readBack() } : this.kernelWeight;
   }
 
   /** The int8 values from the backend that holds them (only called while `ownWeight` is null). */
   private readBack(): Int8Array {
     const values = new Int8Array(this.outFeatures * this.inFeatures);
-    (this.currentBackend.readValues as NonNullable<Backend['readValues']>)(this.kernelWeight, values);
+    readWeightValues(this.currentBackend, this.kernelWeight, values);
     return values;
   }
 
@@ -192,16 +179,14 @@ export class QuantizedLinear extends Module {
   private takeBack(): void {
     if (this.ownWeight !== null) return;
     const own = this.weight; // read back from the backend
-    this.currentBackend.release?.(this.kernelWeight);
+    releaseWeight(this.currentBackend, this.kernelWeight);
     this.ownWeight = own;
     this.kernelWeight = kernelWeight(own, this.weightScale, this.scheme);
   }
 
-  /** Hands the weight to the current backend when it keeps its own copy (`adopt` + `readValues`). */
+  /** Hands the weight to the current backend when it can hold it (a `ResidentBackend`). */
   private handOver(): void {
-    const backend = this.currentBackend;
-    if (this.ownWeight === null || backend.adopt === undefined || backend.readValues === undefined) return;
-    backend.adopt(this.kernelWeight);
+    if (this.ownWeight === null || !adoptWeight(this.currentBackend, this.kernelWeight)) return;
     this.kernelWeight.values = NO_VALUES;
     this.ownWeight = null;
   }
@@ -213,26 +198,7 @@ export class QuantizedLinear extends Module {
    */
   override to(backend: Backend): this {
     if (backend === this.currentBackend) return this;
-    const b = backend as unknown as Partial<Record<string, unknown>> | null;
-    if (typeof b !== 'object' || b === null || typeof b.name !== 'string' || BACKEND_METHODS.some((m) => typeof b[m] !== 'function')) {
-      throw new BackendError(
-        `QuantizedLinear.to: expected a Backend (an object with name, supports() and linear(), e.g. from availableBackends() ` +
-          `or createWasmBackend()), got ${describeValue(backend)}`,
-      );
-    }
-    if (!backend.supports(this.kernelWeight)) {
-      throw new BackendError(
-        `QuantizedLinear.to: backend '${backend.name}' (${backend.mode}) cannot run a ${this.outFeatures}x${this.inFeatures} ` +
-          `${this.granularity} layer; use another backend from availableBackends()`,
-      );
-    }
-    const kernel = this.activations === 'int8' ? 'linearW8A8' : this.activations === 'int16' ? 'linearW8A16' : null;
-    if (kernel !== null && backend[kernel] === undefined) {
-      throw new BackendError(
-        `QuantizedLinear.to: backend '${backend.name}' (${backend.mode}) has no ${kernel === 'linearW8A8' ? 'W8A8' : 'W8A16'} kernel (${kernel}) ` +
-          `but this layer has activations='${this.activations}'; use a backend that has one, or activations: 'float32'`,
-      );
-    }
+    checkCanRun(backend, this.kernelWeight, this.activations, 'QuantizedLinear.to', `${this.outFeatures}x${this.inFeatures} ${this.granularity} layer`);
     const previous = this.currentBackend;
     this.takeBack();
     this.currentBackend = backend;
@@ -258,10 +224,10 @@ export class QuantizedLinear extends Module {
       const data = x.data as Float32Array;
       if (this.activations === 'int8') {
         const { xq, xScales } = quantizeActivations(data, m, this.inFeatures);
-        (this.currentBackend.linearW8A8 as NonNullable<Backend['linearW8A8']>)({ xq, xScales, m, weight: this.kernelWeight, bias, out });
+        runLinearW8A8(this.currentBackend, { xq, xScales, m, weight: this.kernelWeight, bias, out });
       } else if (this.activations === 'int16') {
         const { xq, xScales } = quantizeActivationsInt16(data, m, this.inFeatures);
-        (this.currentBackend.linearW8A16 as NonNullable<Backend['linearW8A16']>)({ xq, xScales, m, weight: this.kernelWeight, bias, out });
+        runLinearW8A16(this.currentBackend, { xq, xScales, m, weight: this.kernelWeight, bias, out });
       } else {
         this.currentBackend.linear({ x: data, m, weight: this.kernelWeight, bias, out });
       }
@@ -280,23 +246,24 @@ export class QuantizedLinear extends Module {
    *   const y = await qfc.to(gpu).forwardAsync(x);
    */
   async forwardAsync(x: Tensor): Promise<Tensor<'float32'>> {
-    const backend = this.currentBackend;
-    if (backend.linearAsync === undefined || this.activations !== 'float32') return this.forward(x);
+    // W8A8 is synchronous on every backend (see dispatch.ts).
+    if (this.activations !== 'float32') return this.forward(x);
     const m = checkInput(x, this.inFeatures, 'QuantizedLinear');
     const out = new Float32Array(m * this.outFeatures);
     if (m > 0) {
-      await backend.linearAsync({ x: x.data as Float32Array, m, weight: this.kernelWeight, bias: this.bias?.data ?? null, out });
+      await runLinearAsync(this.currentBackend, { x: x.data as Float32Array, m, weight: this.kernelWeight, bias: this.bias?.data ?? null, out });
     }
     return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
   }
 
   /**
-   * `weight`, `weight_scale`, `bias` (bias only when present), sharing this layer's data; `weight` is
-   * a copy while the backend holds it (see `weight`).
+   * `weight`, `weight_scale`, `bias` (bias only when present): the layer's own tensors (`weight_scale`
+   * is `weightScale`, whose in-place edits the forward never sees; `weight` is a copy while the
+   * backend holds it, see `weight`). Change the state with `loadStateDict`.
    */
   protected override stateEntries(): [string, Tensor][] {
-    const entries: [string, Tensor][] = [['weight', this.weight], ['weight_scale', this.weightScale]];
-    if (this.bias !== null) entries.push(['bias', this.bias]);
+    const entries: [string, Tensor][] = [[TENSOR_KEYS.weight, this.weight], [TENSOR_KEYS.weightScale, this.weightScale]];
+    if (this.bias !== null) entries.push([TENSOR_KEYS.bias, this.bias]);
     return entries;
   }
 
@@ -322,7 +289,7 @@ export class QuantizedLinear extends Module {
     const weight = Object.hasOwn(state, 'weight') ? (state.weight.data as Int8Array) : this.weight.data;
     // The current backend frees its copy of the old weight now (others free theirs when the old
     // object is garbage-collected); a new kernel weight object makes every backend pack again.
-    this.currentBackend.release?.(this.kernelWeight);
+    releaseWeight(this.currentBackend, this.kernelWeight);
     const own = this.ownWeight ?? Tensor.zeros([this.outFeatures, this.inFeatures], 'int8');
     own.data.set(weight);
     if (Object.hasOwn(state, 'weight_scale')) this.weightScale.data.set(state.weight_scale.data as Float32Array);
@@ -346,4 +313,20 @@ export class QuantizedLinear extends Module {
       `${this.activations === 'float32' ? '' : `, activations=${this.activations}`}, backend=${this.currentBackend.name}`
     );
   }
+}
+
+/**
+ * The weight of a layer as the kernels see it (one layout for all backends; see `KernelWeight`):
+ * the very object `forward` hands the backend, or, while the backend holds the weight, a view with
+ * the values read back from it (a new object each time). For calling a backend's kernels directly
+ * (tests, benchmarks, a new backend); exported from 'int8-linear/advanced'.
+ *
+ * Shape: values (out_features, in_features) int8, scales (out_features, in_features / groupSize).
+ *
+ * Example:
+ *   const w = layerKernelWeight(qfc);
+ *   referenceLinear({ x: x.data, m, weight: w, bias: qfc.bias?.data ?? null, out: new Float32Array(m * w.n) });
+ */
+export function layerKernelWeight(layer: QuantizedLinear): KernelWeight {
+  return layer['kernelWeightView']();
 }

@@ -1,5 +1,5 @@
 import { ShapeError, describeValue } from '../errors.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, numel } from '../tensor.js';
 
 /** Checks a layer's `bias` option: a boolean, or undefined for the default. */
 export function checkBias(who: string, bias: unknown): void {
@@ -21,7 +21,7 @@ export function checkInput(x: Tensor, inFeatures: number, who: string): number {
         `expected (*, ${inFeatures})`,
     );
   }
-  return inFeatures === 0 ? x.shape.slice(0, -1).reduce((a, b) => a * b, 1) : x.size / inFeatures;
+  return inFeatures === 0 ? numel(x.shape.slice(0, -1)) : x.size / inFeatures;
 }
 
 /** Shape (*, outFeatures) of the output for an input of shape (*, in). */

@@ -1,7 +1,8 @@
 import { QuantizationError } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { EPS, quantizeFinite, type NonFiniteError } from './quantize.js';
-import { roundHalfEven } from './round.js';
+import { EPS, type NonFiniteError } from '../format/formats.js';
+import { roundHalfEven } from '../format/round.js';
+import { quantizeFinite } from './quantize.js';
 
 /**
  * Int8 activations and their per-row (per-token) scales, as the W8A8 kernels take them.

@@ -1,31 +1,7 @@
-import { QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
-import { Tensor, formatShape, numel } from '../tensor.js';
-import { roundHalfEven } from './round.js';
-
-/** Which elements share one scale: the whole tensor, a row (output channel), or `groupSize` elements of a row. */
-export type Granularity = 'tensor' | 'channel' | 'group';
-
-/**
- * The int8 range. 'full': q in [-128, 127], scale = absmax / 127.5 (PyTorch per_channel_symmetric
- * observers, torchao, compressed-tensors). 'restricted': q in [-127, 127], scale = absmax / 127
- * (ggml Q8_0, optimum-quanto, bitsandbytes).
- */
-export type QuantRange = 'full' | 'restricted';
-
-/** How to quantize a weight. Defaults: `granularity: 'channel'`, `range: 'full'`. */
-export interface QuantScheme {
-  granularity?: Granularity;
-  /** Elements of a row that share one scale; required with, and only with, `granularity: 'group'`. */
-  groupSize?: number;
-  range?: QuantRange;
-}
-
-/** A scheme with every field decided; `groupSize` is null unless granularity is 'group'. */
-export interface ResolvedScheme {
-  readonly granularity: Granularity;
-  readonly groupSize: number | null;
-  readonly range: QuantRange;
-}
+import { QuantizationError, ShapeError, describeValue } from '../errors.js';
+import { checkScaleShape, dequantizeBlocks, formatOf, quantizeBlocks, scalesOf, type NonFiniteError } from '../format/formats.js';
+import { blockLength, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
+import { Tensor, formatShape } from '../tensor.js';
 
 /** An int8 weight and its scales. `dequantize(q)` gives back `fround(values * scale)`. */
 export interface QuantizedTensor extends ResolvedScheme {
@@ -33,68 +9,6 @@ export interface QuantizedTensor extends ResolvedScheme {
   readonly values: Tensor<'int8'>;
   /** float32: (1,) per tensor, (out, 1) per channel, (out, in / groupSize) per group. */
   readonly scale: Tensor<'float32'>;
-}
-
-/** float32 machine epsilon, 2^-23: the smallest scale, so an all-zero block never divides by zero. */
-export const EPS = 1.1920928955078125e-7;
-
-/** Bounds of each range and the divisor that maps absmax to the scale. */
-export const RANGES: Readonly<Record<QuantRange, { qmin: number; qmax: number; divisor: number }>> = {
-  full: { qmin: -128, qmax: 127, divisor: 127.5 },
-  restricted: { qmin: -127, qmax: 127, divisor: 127 },
-};
-
-const GRANULARITIES: readonly Granularity[] = ['tensor', 'channel', 'group'];
-const QUANT_RANGES: readonly QuantRange[] = ['full', 'restricted'];
-
-/** The keys of a `QuantScheme`, for the unknown-option check. */
-export const SCHEME_KEYS: readonly (keyof QuantScheme)[] = ['granularity', 'groupSize', 'range'];
-
-/**
- * Checks a scheme against a weight's in_features and fills in the defaults. `who` names the caller
- * in the error for an unknown key.
- */
-export function resolveScheme(scheme: QuantScheme, inFeatures: number, who = 'resolveScheme'): ResolvedScheme {
-  checkOptions(who, scheme, SCHEME_KEYS, QuantizationError);
-  const granularity = oneOf('granularity', scheme.granularity ?? 'channel', GRANULARITIES, QuantizationError);
-  const range = oneOf('range', scheme.range ?? 'full', QUANT_RANGES, QuantizationError);
-  const { groupSize } = scheme;
-  if (granularity !== 'group') {
-    if (groupSize !== undefined) {
-      throw new QuantizationError(
-        `groupSize ${groupSize} was given with granularity '${granularity}'; ` +
-          `groupSize applies only to granularity 'group' (use { granularity: 'group', groupSize: ${groupSize} })`,
-      );
-    }
-    return { granularity, groupSize: null, range };
-  }
-  if (groupSize === undefined) {
-    throw new QuantizationError(
-      `granularity 'group' needs a groupSize, e.g. { granularity: 'group', groupSize: 128 }`,
-    );
-  }
-  if (!Number.isSafeInteger(groupSize) || groupSize <= 0) {
-    throw new QuantizationError(`groupSize must be a positive integer, got ${describeValue(groupSize)}`);
-  }
-  if (inFeatures % groupSize !== 0) {
-    throw new QuantizationError(
-      `in_features ${inFeatures} is not divisible by groupSize ${groupSize} (remainder ${inFeatures % groupSize}); ` +
-        `choose a groupSize that divides ${inFeatures} (weights are not padded)`,
-    );
-  }
-  return { granularity, groupSize, range };
-}
-
-/** Shape of the scale tensor for a (out, in) weight under a resolved scheme. */
-export function scaleShape(outFeatures: number, inFeatures: number, scheme: ResolvedScheme): number[] {
-  if (scheme.granularity === 'tensor') return [1];
-  if (scheme.granularity === 'channel') return [outFeatures, 1];
-  return [outFeatures, inFeatures / (scheme.groupSize as number)];
-}
-
-/** Elements of a row that share one scale (in_features for 'tensor' and 'channel'). */
-export function elementsPerScale(inFeatures: number, scheme: ResolvedScheme): number {
-  return scheme.granularity === 'group' ? (scheme.groupSize as number) : inFeatures;
 }
 
 function checkWeight(weight: Tensor, what: string): asserts weight is Tensor<'float32'> {
@@ -109,9 +23,6 @@ function checkWeight(weight: Tensor, what: string): asserts weight is Tensor<'fl
   }
 }
 
-/** The error for the first non-finite element of a (rows, cols) float32 array. */
-export type NonFiniteError = (value: number, index: number, row: number, col: number) => Error;
-
 const nonFiniteWeight =
   (what: string): NonFiniteError =>
   (value, index, row, col) =>
@@ -120,37 +31,10 @@ const nonFiniteWeight =
         `only finite weights can be quantized: fix or remove NaN/Inf values first`,
     );
 
-/**
- * Scales of a 2-D float32 (out, in) weight; the one place scales are computed. The same pass checks
- * that every element is finite (`w - w` is 0 exactly for finite w, NaN for NaN and ±Inf) and throws
- * `nonFinite` for the first bad one, before anything is written.
- */
-function scalesOf(weight: Tensor<'float32'>, scheme: ResolvedScheme, nonFinite: NonFiniteError): Tensor<'float32'> {
+/** The scales of a checked (out, in) weight as a tensor of the scheme's scale shape. */
+function scaleTensor(weight: Tensor<'float32'>, scheme: ResolvedScheme, nonFinite: NonFiniteError): Tensor<'float32'> {
   const [rows, cols] = weight.shape;
-  const w = weight.data;
-  const { divisor } = RANGES[scheme.range];
-  const shape = scaleShape(rows, cols, scheme);
-  const out = new Float32Array(numel(shape));
-  const block = scheme.granularity === 'tensor' ? w.length : elementsPerScale(cols, scheme);
-  let finite = 0;
-  for (let b = 0; b < out.length; b++) {
-    let absmax = 0;
-    const end = (b + 1) * block;
-    for (let i = b * block; i < end; i++) {
-      const v = w[i];
-      finite += v - v;
-      const a = Math.abs(v);
-      if (a > absmax) absmax = a;
-    }
-    // float32 division (exact as double division then one rounding), then PyTorch's eps guard.
-    out[b] = Math.max(Math.fround(absmax / divisor), EPS);
-  }
-  if (finite !== 0) {
-    for (let i = 0; i < w.length; i++) {
-      if (!Number.isFinite(w[i])) throw nonFinite(w[i], i, Math.floor(i / cols), i % cols);
-    }
-  }
-  return new Tensor(out, shape, 'float32');
+  return new Tensor(scalesOf(weight.data, rows, cols, scheme, nonFinite), scaleShape(rows, cols, scheme), 'float32');
 }
 
 /**
@@ -163,15 +47,15 @@ function scalesOf(weight: Tensor<'float32'>, scheme: ResolvedScheme, nonFinite: 
  */
 export function computeScale(weight: Tensor, scheme: QuantScheme = {}): Tensor<'float32'> {
   checkWeight(weight, 'computeScale');
-  return scalesOf(weight, resolveScheme(scheme, weight.shape[1], 'computeScale'), nonFiniteWeight('computeScale'));
+  return scaleTensor(weight, resolveScheme(scheme, weight.shape[1], 'computeScale'), nonFiniteWeight('computeScale'));
 }
 
 /**
  * `computeScale` of a checked 2-D float32 tensor, with the caller's error for a non-finite element
- * (the CLI's names the layer, the file and the row in the whole weight).
+ * (the converter's names the layer, the file and the row in the whole weight).
  */
 export function computeScaleFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError): Tensor<'float32'> {
-  return scalesOf(weight, resolveScheme(scheme, weight.shape[1]), nonFinite);
+  return scaleTensor(weight, resolveScheme(scheme, weight.shape[1]), nonFinite);
 }
 
 /**
@@ -198,20 +82,9 @@ export function quantize(weight: Tensor, scheme: QuantScheme = {}): QuantizedTen
 export function quantizeFinite(weight: Tensor<'float32'>, scheme: QuantScheme, nonFinite: NonFiniteError, who = 'quantizeFinite'): QuantizedTensor {
   const [rows, cols] = weight.shape;
   const resolved = resolveScheme(scheme, cols, who);
-  const scale = scalesOf(weight, resolved, nonFinite);
-  const { qmin, qmax } = RANGES[resolved.range];
-  const block = resolved.granularity === 'tensor' ? rows * cols : elementsPerScale(cols, resolved);
-  const w = weight.data;
-  const s = scale.data;
-  const q = new Int8Array(w.length);
-  for (let b = 0; b < s.length; b++) {
-    const inv = Math.fround(1 / s[b]);
-    const end = (b + 1) * block;
-    for (let i = b * block; i < end; i++) {
-      const v = roundHalfEven(Math.fround(w[i] * inv));
-      q[i] = v < qmin ? qmin : v > qmax ? qmax : v;
-    }
-  }
+  const scale = scaleTensor(weight, resolved, nonFinite);
+  const q = new Int8Array(weight.data.length);
+  quantizeBlocks(weight.data, scale.data, blockLength(rows, cols, resolved), formatOf(resolved), q);
   return { values: new Tensor(q, [rows, cols], 'int8'), scale, ...resolved };
 }
 
@@ -232,20 +105,11 @@ export function dequantize(q: QuantizedTensor): Tensor<'float32'> {
         `got ${q instanceof Tensor ? String(q) : describeValue(q)}; pass the result of quantize(weight)`,
     );
   }
-  // The granularity and groupSize decide the layout (checked as a scheme); the range does not matter here.
-  const layout = resolveScheme({ granularity: q.granularity, groupSize: q.groupSize ?? undefined }, q.values.shape[1], 'dequantize');
   const [rows, cols] = q.values.shape;
-  const expected = scaleShape(rows, cols, layout);
-  if (q.scale.shape.length !== expected.length || q.scale.shape.some((d, i) => d !== expected[i])) {
-    throw new ShapeError(
-      `dequantize: scale has shape ${formatShape(q.scale.shape)} but granularity '${q.granularity}' ` +
-        `for values of shape ${formatShape(q.values.shape)} needs ${formatShape(expected)}`,
-    );
-  }
-  const block = layout.granularity === 'tensor' ? rows * cols : elementsPerScale(cols, layout);
-  const v = q.values.data;
-  const s = q.scale.data;
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v[i] * s[Math.floor(i / block)];
+  // The granularity and groupSize decide the layout, the range the format row (checked as a scheme).
+  const scheme = resolveScheme({ granularity: q.granularity, groupSize: q.groupSize, range: q.range }, cols, 'dequantize');
+  checkScaleShape('dequantize', q.scale, rows, cols, scheme);
+  const out = new Float32Array(q.values.data.length);
+  dequantizeBlocks(q.values.data, q.scale.data, blockLength(rows, cols, scheme), formatOf(scheme), out);
   return new Tensor(out, [rows, cols], 'float32');
 }

@@ -1,172 +1,166 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableBackends } from '../../src/kernels/available.js';
-import { createJsBackend } from '../../src/kernels/js-packed.js';
+import { BackendError } from '../../src/errors.js';
+import { hasW8A16, hasW8A8, isAsyncBackend, releaseWeight, runLinearAsync, runLinearW8A16, runLinearW8A8 } from '../../src/kernels/dispatch.js';
 import { referenceLinear, referenceLinearW8A16, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../../src/kernels/types.js';
-import { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
-import { createThreadedWasmBackend } from '../../src/kernels/wasm/node-threads.js';
+import { wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
 import { quantizeActivations, quantizeActivationsInt16 } from '../../src/quant/activations.js';
+import { VARIANTS, type RegisteredVariant } from './registry.js';
 import { CONFORMANCE_CASES, caseData, caseLabel } from './shapes.js';
 import { expectBitExact, expectWithin, float32AccumulationLimit } from './tolerance.js';
 
 /**
- * Backends tested beyond those `availableBackends()` returns here. To put a new backend under the
- * same table (e.g. gpu.js), add its factory: it is created once and runs every case.
- * The JS fallback is listed so it is tested even where availableBackends() prefers wasm.
+ * Every registered backend (every variant of every factory of the three entries' registries, see
+ * registry.ts) against the reference kernel on the shared shape table, through both the synchronous
+ * `linear` and the asynchronous path (`runLinearAsync`: `linearAsync` where the backend has one).
+ *
+ * Tolerances, named:
+ * - W8A32, FLOAT32_ACCUMULATION (`float32AccumulationLimit`): a rigorous bound for any summation
+ *   order in float32; backends whose factory says `accumulation: 'float64'` sum in double and are well
+ *   inside it; the same bound for both keeps one rule (the reference is the spec, not a kernel to match
+ *   bit for bit).
+ * - W8A8, BIT_EXACT: every `W8A8Backend` reproduces referenceLinearW8A8's float32 formula exactly.
  */
-export const EXTRA_BACKEND_FACTORIES: readonly (() => Backend | Promise<Backend>)[] = [
-  createJsBackend,
-  // Node-only (int8-linear/node); threaded on every call, however small, so the split is what runs.
-  () => createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0 }),
-];
 
-/**
- * Where the runtime has relaxed SIMD (Node >= 22), the wasm backends run the relaxed build by default:
- * the plain SIMD128 build (what Node 20 runs) is then put under the same table too, so CI's run under
- * Node 24 covers both kernels.
- */
-const PLAIN_FACTORIES: readonly (readonly [string, () => Promise<Backend>])[] = relaxedSimdSupported()
-  ? [
-      ['wasm-simd plain', () => createWasmBackend({ relaxed: false })],
-      ['wasm-simd-threads plain', () => createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0, relaxed: false })],
-    ]
-  : [];
-
-/** Every backend under test, by label: its name, or for the plain builds '<name> plain'. */
-const KERNELS = ['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference', ...PLAIN_FACTORIES.map(([label]) => label)];
-const FAST_KERNELS = KERNELS.filter((label) => label !== 'reference');
-
-const backends = new Map<string, Backend>();
-
-beforeAll(async () => {
-  for (const b of [...(await availableBackends()), ...(await Promise.all(EXTRA_BACKEND_FACTORIES.map((f) => f())))]) {
-    if (backends.has(b.name)) b.dispose();
-    else backends.set(b.name, b);
+/** `linear`'s output, or null on a backend that answers only asynchronously (gpu.js on webgpu: a BackendError). */
+function runSync(backend: Backend, x: Float32Array, m: number, weight: KernelWeight, bias: Float32Array | null): Float32Array | null {
+  const out = new Float32Array(m * weight.n).fill(Number.NaN); // every element must be written
+  try {
+    backend.linear({ x, m, weight, bias, out });
+  } catch (e) {
+    if (isAsyncBackend(backend) && e instanceof BackendError) return null;
+    throw e;
   }
-  for (const [label, create] of PLAIN_FACTORIES) backends.set(label, await create());
-});
-afterAll(() => backends.forEach((b) => b.dispose()));
-
-function backendOf(label: string): Backend {
-  const b = backends.get(label);
-  if (b === undefined) throw new Error(`backend ${label} was not created`);
-  return b;
+  return out;
 }
 
-describe('the kernel builds under test', () => {
-  it('the wasm backends run relaxed SIMD exactly where the runtime has it, and the plain build is tested beside it', () => {
-    const relaxed = relaxedSimdSupported();
-    expect(backendOf('wasm-simd').mode).toBe(relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128');
-    expect(backendOf('wasm-simd-threads').mode).toBe(relaxed ? 'wasm-simd128-relaxed-threads2' : 'wasm-simd128-threads2');
-    if (relaxed) expect([backendOf('wasm-simd plain').mode, backendOf('wasm-simd-threads plain').mode]).toEqual(['wasm-simd128', 'wasm-simd128-threads2']);
-  });
-});
+async function runAsync(backend: Backend, x: Float32Array, m: number, weight: KernelWeight, bias: Float32Array | null): Promise<Float32Array> {
+  const out = new Float32Array(m * weight.n).fill(Number.NaN);
+  await runLinearAsync(backend, { x, m, weight, bias, out });
+  return out;
+}
 
 describe('availableBackends', () => {
   it('lists wasm-simd where WebAssembly SIMD exists, then the JS fallback, then the reference', async () => {
-    const names = (await availableBackends()).map((b) => b.name);
-    expect(names).toEqual(wasmSimdSupported() ? ['wasm-simd', 'js-packed', 'reference'] : ['js-packed', 'reference']);
+    const backends = await availableBackends();
+    expect(backends.map((b) => b.name)).toEqual(wasmSimdSupported() ? ['wasm-simd', 'js-packed', 'reference'] : ['js-packed', 'reference']);
+    for (const b of backends) b.dispose();
   });
   it('Node 20 has wasm SIMD, so the wasm backend is really under test here', () => {
     expect(wasmSimdSupported()).toBe(true);
   });
+  it('the registries hold every backend this package has, each variant under test below', () => {
+    expect(VARIANTS.map((v) => v.label)).toEqual(
+      expect.arrayContaining(['wasm-simd-threads', 'wasm-simd', 'js-packed', 'reference', 'gpujs/webasm', 'gpujs/cpu', 'gpujs/headlessgl']),
+    );
+  });
 });
 
-function run(backend: Backend, x: Float32Array, m: number, weight: KernelWeight, bias: Float32Array | null): Float32Array {
-  const out = new Float32Array(m * weight.n).fill(Number.NaN); // every element must be written
-  backend.linear({ x, m, weight, bias, out });
-  return out;
-}
+describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the reference kernel', (label, variant: RegisteredVariant) => {
+  const skip = variant.unavailable();
+  if (skip !== null) console.log(`[conformance] ${label} skipped: ${skip}`);
+  let backend: Backend;
+  beforeAll(async () => {
+    if (skip === null) backend = await variant.create();
+  });
+  afterAll(() => backend?.dispose());
 
-describe.each(KERNELS)('%s against the reference kernel', (name) => {
-  const backend = () => backendOf(name);
+  it.skipIf(skip !== null)(`creates a '${variant.factory.name}' backend`, () => {
+    expect(backend.name).toBe(variant.factory.name);
+  });
 
-  it.each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A32 %s: within FLOAT32_ACCUMULATION', (label, c) => {
+  it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A32 %s: within FLOAT32_ACCUMULATION, sync and async', async (name, c) => {
     const { weight, x, bias } = caseData(c);
     for (const b of [bias, null]) {
       const expected = new Float32Array(c.m * c.n);
       referenceLinear({ x, m: c.m, weight, bias: b, out: expected });
-      expectWithin(`${name} ${label} bias=${b !== null}`, run(backend(), x, c.m, weight, b), expected, float32AccumulationLimit(x, weight, b));
+      const limit = float32AccumulationLimit(x, weight, b);
+      const what = `${label} ${name} bias=${b !== null}`;
+      const viaAsync = await runAsync(backend, x, c.m, weight, b);
+      expectWithin(`${what} (async)`, viaAsync, expected, limit);
+      expectBitExact(`${what}: sync = async`, runSync(backend, x, c.m, weight, b) ?? viaAsync, viaAsync);
     }
+    releaseWeight(backend, weight);
   });
 
-  it.each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A8 %s: bit-exact with referenceLinearW8A8', (label, c) => {
+  it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A8 %s: bit-exact with referenceLinearW8A8 (a BackendError where it has no W8A8 kernel)', (name, c) => {
+    if (!hasW8A8(backend)) {
+      const weight: KernelWeight = { n: c.n, k: c.k, values: new Int8Array(c.n * c.k), scales: new Float32Array(c.n), groupSize: c.k };
+      const out = new Float32Array(c.m * c.n);
+      expect(() => runLinearW8A8(backend, { xq: new Int8Array(c.m * c.k), xScales: new Float32Array(c.m), m: c.m, weight, bias: null, out })).toThrow(BackendError);
+      return;
+    }
     const { weight, x, bias } = caseData(c);
     const { xq, xScales } = quantizeActivations(x, c.m, c.k);
     for (const b of [bias, null]) {
       const expected = new Float32Array(c.m * c.n);
       referenceLinearW8A8({ xq, xScales, m: c.m, weight, bias: b, out: expected });
       const out = new Float32Array(c.m * c.n).fill(Number.NaN);
-      backend().linearW8A8!({ xq, xScales, m: c.m, weight, bias: b, out });
-      expectBitExact(`${name} W8A8 ${label} bias=${b !== null}`, out, expected);
+      runLinearW8A8(backend, { xq, xScales, m: c.m, weight, bias: b, out });
+      expectBitExact(`${label} W8A8 ${name} bias=${b !== null}`, out, expected);
     }
+    releaseWeight(backend, weight);
   });
 
-  it.each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A16 %s: bit-exact with referenceLinearW8A16', (label, c) => {
+  it.skipIf(skip !== null)('W8A8 (where there is a kernel): 4096 products of -128 · -128 sum to exactly 2^26, and alternating extremes give the exact sum', () => {
+    // -128 · -128 = 2^14 per product: i16 pair sums (2^15) overflow int16, which is what breaks
+    // onnxruntime's AVX2 u8·s8 kernel with full-range weights; our sums are int32.
+    if (!hasW8A8(backend)) return;
+    const k = 4096;
+    const n = 5;
+    const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n).fill(1), groupSize: k };
+    const out = new Float32Array(n);
+    runLinearW8A8(backend, { xq: new Int8Array(k).fill(-128), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
+    expect(Array.from(out)).toEqual(new Array(n).fill(2 ** 26));
+    // per pair: 127·-128 + -128·-128 = 128; 2048 pairs: 262144, times 0.5
+    const alt = new Int8Array(k).map((_, i) => (i % 2 === 0 ? 127 : -128));
+    runLinearW8A8(backend, { xq: alt, xScales: new Float32Array([0.5]), m: 1, weight, bias: null, out });
+    expect(Array.from(out)).toEqual(new Array(n).fill(131072));
+  });
+
+  it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A16 %s: bit-exact with referenceLinearW8A16 (a BackendError where it has no W8A16 kernel)', (name, c) => {
+    if (!hasW8A16(backend)) {
+      const weight: KernelWeight = { n: c.n, k: c.k, values: new Int8Array(c.n * c.k), scales: new Float32Array(c.n), groupSize: c.k };
+      const out = new Float32Array(c.m * c.n);
+      expect(() => runLinearW8A16(backend, { xq: new Int16Array(c.m * c.k), xScales: new Float32Array(c.m), m: c.m, weight, bias: null, out })).toThrow(BackendError);
+      return;
+    }
     const { weight, x, bias } = caseData(c);
     const { xq, xScales } = quantizeActivationsInt16(x, c.m, c.k);
     for (const b of [bias, null]) {
       const expected = new Float32Array(c.m * c.n);
       referenceLinearW8A16({ xq, xScales, m: c.m, weight, bias: b, out: expected });
       const out = new Float32Array(c.m * c.n).fill(Number.NaN);
-      backend().linearW8A16!({ xq, xScales, m: c.m, weight, bias: b, out });
-      expectBitExact(`${name} W8A16 ${label} bias=${b !== null}`, out, expected);
+      runLinearW8A16(backend, { xq, xScales, m: c.m, weight, bias: b, out });
+      expectBitExact(`${label} W8A16 ${name} bias=${b !== null}`, out, expected);
     }
-  });
-});
-
-describe('W8A8 integer sums do not saturate', () => {
-  // -128 · -128 = 2^14 per product: i16 pair sums (2^15) overflow int16, which is what breaks
-  // onnxruntime's AVX2 u8·s8 kernel with full-range weights; our sums are int32.
-  const k = 4096;
-  const n = 5;
-  const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n).fill(1), groupSize: k };
-  const xq = new Int8Array(k).fill(-128);
-
-  it.each(KERNELS)('%s: 4096 products of -128 · -128 sum to exactly 2^26', (name) => {
-    const out = new Float32Array(n);
-    backendOf(name).linearW8A8!({ xq, xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
-    expect(Array.from(out)).toEqual(new Array(n).fill(2 ** 26));
+    releaseWeight(backend, weight);
   });
 
-  it.each(FAST_KERNELS)('%s: alternating extremes (127·-128 and -128·-128) give the exact sum', (name) => {
-    const alt = new Int8Array(k).map((_, i) => (i % 2 === 0 ? 127 : -128));
-    const w: KernelWeight = { ...weight, values: new Int8Array(n * k).fill(-128) };
-    // per pair: 127·-128 + -128·-128 = 128; 2048 pairs: 262144
-    const out = new Float32Array(n);
-    backendOf(name).linearW8A8!({ xq: alt, xScales: new Float32Array([0.5]), m: 1, weight: w, bias: null, out });
-    expect(Array.from(out)).toEqual(new Array(n).fill(131072));
-  });
-});
-
-describe('W8A16 integer sums are exact: int32 runs of W8A16_RUN = 256 columns', () => {
-  // -32768 · -128 = 2^22 per product: 4096 of them are 2^34, past int32; runs of 256 are 2^30 each.
-  const n = 5;
-  it.each(KERNELS)('%s: 4096 products of -32768 · -128 sum to exactly 2^34 (16 runs of 2^30), per channel and per group of 4096 / 1000-column groups', (name) => {
+  it.skipIf(skip !== null)('W8A16 (where there is a kernel): sums past int32 are exact through runs of 256 (4096 products of -32768 · -128 = 2^34; groups of 1000), and extremes at M = 5', () => {
+    // -32768 · -128 = 2^22 per product: 4096 of them are 2^34, past int32; runs of 256 are 2^30 each.
+    if (!hasW8A16(backend)) return;
+    const n = 5;
     for (const [k, groupSize] of [[4096, 4096], [3000, 1000]] as const) {
       const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n * (k / groupSize)).fill(1), groupSize };
       const out = new Float32Array(n);
-      backendOf(name).linearW8A16!({ xq: new Int16Array(k).fill(-32768), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
+      runLinearW8A16(backend, { xq: new Int16Array(k).fill(-32768), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
       expect(Array.from(out)).toEqual(new Array(n).fill(k * 2 ** 22));
     }
-  });
-  it.each(KERNELS)('%s: M = 5 (the four-row kernel and one more row), extremes alternating in sign', (name) => {
     const k = 1024;
     const m = 5;
-    const values = new Int8Array(n * k).map((_, i) => (i % 3 === 0 ? 127 : -128));
-    const weight: KernelWeight = { n, k, values, scales: new Float32Array(n).fill(0.25), groupSize: k };
+    const weight: KernelWeight = { n, k, values: new Int8Array(n * k).map((_, i) => (i % 3 === 0 ? 127 : -128)), scales: new Float32Array(n).fill(0.25), groupSize: k };
     const xq = new Int16Array(m * k).map((_, i) => (i % 2 === 0 ? 32767 : -32768));
     const xScales = new Float32Array(m).fill(2 ** -10);
     const expected = new Float32Array(m * n);
     referenceLinearW8A16({ xq, xScales, m, weight, bias: null, out: expected });
     const out = new Float32Array(m * n).fill(Number.NaN);
-    backendOf(name).linearW8A16!({ xq, xScales, m, weight, bias: null, out });
-    expectBitExact(`${name} W8A16 extremes`, out, expected);
+    runLinearW8A16(backend, { xq, xScales, m, weight, bias: null, out });
+    expectBitExact(`${label} W8A16 extremes`, out, expected);
   });
-});
 
-describe('W8A32 handles the shapes kernels get wrong', () => {
-  it.each(FAST_KERNELS)('%s: K = 13 (not a multiple of 4 or 16), M = 1, N = 7 (not a multiple of 4), exact small integers', (name) => {
+  it.skipIf(skip !== null)('W8A32: K = 13 (not a multiple of 4 or 16), M = 1, N = 7 (not a multiple of 4), exact small integers', async () => {
     const k = 13;
     const n = 7;
     const values = new Int8Array(n * k).map((_, i) => ((i * 37) % 256) - 128);
@@ -180,6 +174,7 @@ describe('W8A32 handles the shapes kernels get wrong', () => {
       for (let i = 0; i < k; i++) s += x[i] * values[o * k + i];
       expected[o] = s * 0.5 + o;
     }
-    expectBitExact(name, run(backendOf(name), x, 1, weight, bias), expected);
+    expectBitExact(label, await runAsync(backend, x, 1, weight, bias), expected);
   });
+
 });

@@ -1,4 +1,5 @@
-import { Generator, Linear, QuantizedLinear, Tensor, uniform_, type QuantRange, type QuantScheme } from '../../src/index.js';
+import { kernelView } from '../../src/format/kernel-view.js';
+import { Generator, Linear, Tensor, quantize, uniform_, type QuantRange, type QuantScheme } from '../../src/index.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
 
 /**
@@ -59,18 +60,24 @@ export function caseLabel(c: ShapeCase): string {
   return `${c.m}x${c.k}x${c.n} ${g} ${c.scheme.range}`;
 }
 
-/** Seeded data for a case: a PyTorch-initialised Linear quantized under the scheme, and x ~ U(-1, 1). */
+/** Seeded data for a case: a PyTorch-initialised Linear's weight quantized under the scheme (its kernel view), its bias, and x ~ U(-1, 1). */
 export interface CaseData {
-  readonly layer: QuantizedLinear;
   readonly weight: KernelWeight;
   readonly x: Float32Array;
   readonly bias: Float32Array;
 }
 
+const cached = new WeakMap<ShapeCase, CaseData>();
+
+/** The data of a case; the default seed's is made once per case object (every backend runs the same). */
 export function caseData(c: ShapeCase, seed = 1234): CaseData {
+  const hit = seed === 1234 ? cached.get(c) : undefined;
+  if (hit !== undefined) return hit;
   const generator = new Generator(seed + c.m * 7919 + c.k * 104729 + c.n * 31);
   const linear = new Linear(c.k, c.n, { generator });
-  const layer = QuantizedLinear.fromLinear(linear, c.scheme);
+  const q = quantize(linear.weight, c.scheme);
   const x = uniform_(Tensor.zeros([c.m, c.k], 'float32'), -1, 1, generator).data;
-  return { layer, weight: layer.packed, x, bias: layer.bias!.data };
+  const data = { weight: kernelView(q.values, q.scale, q), x, bias: linear.bias!.data };
+  if (seed === 1234) cached.set(c, data);
+  return data;
 }

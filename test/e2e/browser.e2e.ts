@@ -15,6 +15,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { referenceLinear } from '../../src/kernels/reference.js';
+import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { buildPage } from '../../examples/browser/build.js';
 import { DEMO_CASES, buildCase, label } from '../../examples/browser/demo.js';
 import type { ModeReport } from '../../examples/browser/main.js';
@@ -72,8 +73,8 @@ function checkReport(r: ModeReport, mode: string): void {
       const { layer, x } = buildCase(c);
       const bias = layer.bias?.data ?? null;
       const expected = new Float32Array(c.m * c.n);
-      referenceLinear({ x: x.data, m: c.m, weight: layer.packed, bias, out: expected });
-      expectWithin(`${what} ${label(c)}`, got.y, expected, float32AccumulationLimit(x.data, layer.packed, bias));
+      referenceLinear({ x: x.data, m: c.m, weight: layerKernelWeight(layer), bias, out: expected });
+      expectWithin(`${what} ${label(c)}`, got.y, expected, float32AccumulationLimit(x.data, layerKernelWeight(layer), bias));
     });
   }
   if (r.backend !== 'gpujs') return;

@@ -24,6 +24,7 @@ import {
   uniform_,
   type QuantScheme,
 } from 'int8-linear';
+import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { buildLearnPage } from '../../examples/learn/build.js';
 import { servePage } from '../../scripts/pages.js';
 import { float32AccumulationLimit } from '../conformance/tolerance.js';
@@ -331,7 +332,7 @@ async function main(): Promise<void> {
       const fc = nodeLinear(s);
       const layer = QuantizedLinear.fromLinear(fc, nodeScheme(s));
       const x = uniform_(Tensor.zeros([16, s.in], 'float32'), -1, 1, new Generator(s.seed + 1));
-      const limit = float32AccumulationLimit(x.data, layer.packed, fc.bias?.data ?? null);
+      const limit = float32AccumulationLimit(x.data, layerKernelWeight(layer), fc.bias?.data ?? null);
       let bound = 0;
       for (let i = 0; i < 16 * s.out; i++) bound = Math.max(bound, limit(i));
       errs.forEach((e, i) => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
+import { quantizeCheckpoint } from '../../src/io/node-quantize.js';
 import { type Tensor, loadCompressedTensors, quantize, readSafetensors } from '../../src/index.js';
 import { loadCompressedTensorsFile, openSafetensors, readSafetensorsFile } from '../../src/io/node.js';
 
@@ -60,7 +60,7 @@ describe('F16 / BF16 / F32 checkpoint written by the independent Python writer',
   it('quantizes with the CLI path: int8 equals quantize() of the decoded weights, other tensors byte-identical', async () => {
     const input = join(HERE, 'io', 'mixed-dtypes.safetensors');
     const out = join(mkdtempSync(join(tmpdir(), 'mixed-')), 'int8.safetensors');
-    const report = await quantizeSafetensorsFile(input, out, { granularity: 'group', groupSize: 16 });
+    const report = await quantizeCheckpoint(input, out, { granularity: 'group', groupSize: 16 });
     expect(report.layers.map((l) => `${l.name} ${l.dtype}`)).toEqual(['fc1 F16', 'fc2 BF16', 'fc3 F32']);
     // BOOL has no Tensor dtype: compare raw bytes of every tensor through openSafetensors.
     const src = await openSafetensors(input);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
+import { quantizeCheckpoint } from '../../src/io/node-quantize.js';
 import { Embedding, Linear, QuantizedLinear } from '../../src/index.js';
 import { CHECKPOINT, LOGITS_TOL, golden, loadModel, quantizedModel, readCheckpoint } from '../../examples/lm/lm.js';
 
@@ -35,7 +35,7 @@ describe('examples/lm language model', () => {
 
   it('the CLI-quantized checkpoint loads into the float model tree with QuantizedLinear exactly where the file has int8, and predicts bit-identically to quantize_', async () => {
     const out = join(dir, 'model-int8.safetensors');
-    await quantizeSafetensorsFile(CHECKPOINT, out, { granularity: 'channel' });
+    await quantizeCheckpoint(CHECKPOINT, out, { granularity: 'channel' });
     const fromFile = loadModel(new Uint8Array(readFileSync(out)), config);
     const kinds = Object.fromEntries(fromFile.namedModules().map(([n, m]) => [n, m.constructor.name]));
     expect(kinds.lm_head).toBe('Linear');

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Linear, QuantizedLinear, Tensor, createWasmBackend, readSafetensors, relaxedSimdSupported, writeSafetensors } from 'int8-linear';
-import { availableBackends, createThreadedWasmBackend, loadCompressedTensorsFile, readSafetensorsFile, saveCompressedTensorsFile } from 'int8-linear/node';
+import { availableBackends, createThreadedWasmBackend, loadCompressedTensorsFile, quantizeCheckpoint, readSafetensorsFile, saveCompressedTensorsFile, writeSafetensorsFile } from 'int8-linear/node';
 
 const file = join(mkdtempSync(join(tmpdir(), 'smoke-')), 'm.safetensors');
 await saveCompressedTensorsFile(file, { fc: QuantizedLinear.fromLinear(new Linear(8, 4)) });
@@ -14,6 +14,13 @@ assert.deepEqual(layers.fc.weightScale.shape, [4, 1]);
 const { tensors } = await readSafetensorsFile(file);
 assert.ok(tensors['fc.weight'] instanceof Tensor);
 assert.equal(readSafetensors(writeSafetensors(tensors)).tensors['fc.weight'].dtype, 'int8');
+// The checkpoint converter from the built entry: a float checkpoint in, a compressed-tensors one out.
+const floatFile = join(mkdtempSync(join(tmpdir(), 'smoke-')), 'f.safetensors');
+const float = new Linear(8, 4);
+await writeSafetensorsFile(floatFile, { 'fc.weight': float.weight, 'fc.bias': float.bias });
+const report = await quantizeCheckpoint(floatFile, `${floatFile}.int8`, { granularity: 'channel' });
+assert.deepEqual(report.layers.map((l) => [l.name, l.scaleShape]), [['fc', [4, 1]]]);
+assert.deepEqual(Array.from((await loadCompressedTensorsFile(`${floatFile}.int8`)).layers.fc.weight.data), Array.from(QuantizedLinear.fromLinear(float).weight.data));
 // The threaded backend from the built package: its worker runs from an embedded module (a data: URL).
 const fc = new Linear(1024, 1030);
 const x = new Tensor(new Float32Array(8 * 1024).map((_, i) => Math.sin(i)), [8, 1024]);

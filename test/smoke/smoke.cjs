@@ -1,6 +1,7 @@
 // Requires the BUILT package through its `exports` map (package self-reference), as a CommonJS user would.
 const assert = require('node:assert/strict');
 const { Linear, QuantizedLinear, Tensor, quantize, dequantize, manualSeed, availableBackends } = require('int8-linear');
+const { kernelView, layerKernelWeight } = require('int8-linear/advanced');
 
 const resolved = require.resolve('int8-linear');
 assert.match(resolved, /dist[\\/]index\.cjs$/, `CJS entry resolved to ${resolved}`);
@@ -12,6 +13,7 @@ assert.match(resolved, /dist[\\/]index\.cjs$/, `CJS entry resolved to ${resolved
   const q = quantize(fc.weight, { granularity: 'group', groupSize: 5 });
   assert.deepEqual(q.scale.shape, [3, 1]);
   assert.equal(dequantize(q).shape.join(','), '3,5');
+  assert.deepEqual(layerKernelWeight(QuantizedLinear.fromQuantized(q)).scales, kernelView(q.values, q.scale, q).scales);
   const x = new Tensor(new Float32Array(5).fill(0.5), [5]);
   for (const b of await availableBackends()) {
     assert.deepEqual(QuantizedLinear.fromLinear(fc).to(b).forward(x).shape, [3]);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { table } from '../../src/cli/format.js';
 import { formatQuantizeReport } from '../../src/cli/main.js';
-import { quantizeSafetensorsFile, type QuantizeReport } from '../../src/cli/quantize.js';
+import { quantizeCheckpoint, type QuantizeReport } from '../../src/io/node-quantize.js';
 import { FormatError, Generator, Linear, QuantizationError, Tensor, writeSafetensors } from '../../src/index.js';
 import { loadCompressedTensorsFile, openSafetensors, readSafetensorsFile, writeSafetensorsFile } from '../../src/io/node.js';
 import { runCli } from '../helpers/cli.js';
@@ -166,7 +166,7 @@ describe('stopping a conversion', () => {
     writeFileSync(out, 'previous output');
     const controller = new AbortController();
     let sawTemp = false;
-    const done = quantizeSafetensorsFile(input, out, {
+    const done = quantizeCheckpoint(input, out, {
       signal: controller.signal,
       onProgress: () => {
         sawTemp = temps(dir).length === 1;
@@ -262,7 +262,7 @@ describe('many tensors, pipes, non-finite weights', () => {
     writeFileSync(bad, writeSafetensors({ 'blk.fc.weight': new Tensor(w, [40, 16]) }));
     for (const granularity of ['channel', 'tensor'] as const) {
       // 4 rows per block: row 30 is in block 8, and the message gives its row in the whole weight.
-      const p = quantizeSafetensorsFile(bad, join(dir, 'nan-out.safetensors'), { granularity, chunkBytes: 4 * 16 * 4 });
+      const p = quantizeCheckpoint(bad, join(dir, 'nan-out.safetensors'), { granularity, chunkBytes: 4 * 16 * 4 });
       await expect(p).rejects.toThrow(QuantizationError);
       await expect(p).rejects.toThrow(/nan\.safetensors: layer 'blk\.fc' weight has a non-finite value NaN at \[30, 2\].*--ignore 'blk\.fc'/);
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
+import { quantizeCheckpoint } from '../../src/io/node-quantize.js';
 import { Generator, Linear, Tensor, loadCompressedTensors, quantize, readSafetensors, writeSafetensors, type QuantScheme } from '../../src/index.js';
 import { parseSafetensorsHeader, readHeaderSize } from '../../src/io/safetensors.js';
 import { runCli, sink } from '../helpers/cli.js';
@@ -48,7 +48,7 @@ describe('int8-linear quantize', () => {
     it(`${label}: equals in-memory quantize, block by block (3 rows at a time), other tensors byte-identical`, async () => {
       const output = join(dir, `out-${label.replace(/\W+/g, '-')}.safetensors`);
       // chunkBytes 3 rows of 48 float32: every layer is processed in several blocks.
-      await quantizeSafetensorsFile(input, output, { ...scheme, chunkBytes: 3 * 48 * 4 });
+      await quantizeCheckpoint(input, output, { ...scheme, chunkBytes: 3 * 48 * 4 });
       const outBytes = new Uint8Array(readFileSync(output));
       const { layers, tensors: rest } = loadCompressedTensors(outBytes);
       expect(Object.keys(layers).sort()).toEqual(['fc1', 'fc2']);

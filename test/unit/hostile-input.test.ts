@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { printable } from '../../src/cli/format.js';
 import { inspectSafetensorsFile } from '../../src/cli/inspect.js';
-import { quantizeSafetensorsFile } from '../../src/cli/quantize.js';
+import { quantizeCheckpoint } from '../../src/io/node-quantize.js';
 import {
   BackendError,
   FormatError,
@@ -155,7 +155,7 @@ describe('item 10: prototype-named option values and unknown keys never pass', (
     expect(() => kaimingUniform_(Tensor.zeros([2, 2]), { nonlinearity: v as 'relu' })).toThrow(ShapeError);
     const layer = QuantizedLinear.fromLinear(new Linear(8, 4, { generator: new Generator(2) }));
     expect(() => saveCompressedTensors({ fc: layer }, { scaleDtype: v as 'float32' })).toThrow(FormatError);
-    await expect(quantizeSafetensorsFile(join(dir, 'none'), join(dir, 'none-out'), { scaleDtype: v as 'float32' })).rejects.toThrow(QuantizationError);
+    await expect(quantizeCheckpoint(join(dir, 'none'), join(dir, 'none-out'), { scaleDtype: v as 'float32' })).rejects.toThrow(QuantizationError);
     const r = await cli('quantize', join(dir, 'none'), '-o', join(dir, 'none-out'), '--scale-dtype', v);
     expect(r.code).toBe(2);
     expect(r.err).toContain('--scale-dtype must be');
@@ -180,7 +180,7 @@ describe('item 10: prototype-named option values and unknown keys never pass', (
       expect(e.message, who).toMatch(new RegExp(`^${who.replace('.', '\\.')}: unknown option "\\w+"`));
     }
     const asyncCases: [string, () => Promise<unknown>][] = [
-      ['quantizeSafetensorsFile', () => quantizeSafetensorsFile(join(dir, 'none'), join(dir, 'none-out'), { granularty: 'group' } as never)],
+      ['quantizeCheckpoint', () => quantizeCheckpoint(join(dir, 'none'), join(dir, 'none-out'), { granularty: 'group' } as never)],
       ['loadCompressedTensorsFile', () => loadCompressedTensorsFile(join(dir, 'none'), { configjson: 'x' } as never)],
       ['createWasmBackend', () => createWasmBackend({ maxMemory: 1 } as never)],
       ['createThreadedWasmBackend', () => createThreadedWasmBackend({ thread: 2 } as never)],

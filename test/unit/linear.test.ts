@@ -10,6 +10,7 @@ import {
   createReferenceBackend,
   dequantize,
   quantize,
+  type AsyncBackend,
   type Backend,
 } from '../../src/index.js';
 import { expectWithin } from '../helpers/compare.js';
@@ -151,7 +152,7 @@ describe('QuantizedLinear', () => {
     expect(Array.from((await q.forwardAsync(x)).data)).toEqual(Array.from(expected.data)); // reference: no linearAsync
     const ref = createReferenceBackend();
     let settled = false;
-    const asyncOnly: Backend = {
+    const asyncOnly: AsyncBackend = {
       ...ref,
       name: 'async-only',
       linear: () => {

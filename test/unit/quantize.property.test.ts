@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RANGES, Tensor, computeScale, dequantize, quantize, type QuantScheme } from '../../src/index.js';
+import { RANGES } from '../../src/advanced.js';
+import { Tensor, computeScale, dequantize, quantize, type QuantScheme } from '../../src/index.js';
 
 /**
  * Properties of symmetric int8 quantization over random shapes and float32 values, including

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { EPS, roundHalfEven } from '../../src/advanced.js';
 import {
-  EPS,
   Generator,
   Linear,
   QuantizationError,
@@ -11,7 +11,6 @@ import {
   maxAbsError,
   meanAbsError,
   quantize,
-  roundHalfEven,
   sqnr,
 } from '../../src/index.js';
 

@@ -1,8 +1,9 @@
+import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { describe, expect, it } from 'vitest';
 import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_, type QuantScheme } from '../../src/index.js';
 import { createJsBackend } from '../../src/kernels/js-packed.js';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
-import type { Backend } from '../../src/kernels/types.js';
+import type { Backend, ResidentBackend } from '../../src/kernels/types.js';
 import { createWasmBackend } from '../../src/kernels/wasm/backend.js';
 import { createThreadedWasmBackend } from '../../src/kernels/wasm/node-threads.js';
 import { unpackValues, packWeight, packedLayout } from '../../src/kernels/packed.js';
@@ -32,7 +33,7 @@ const makers: [string, () => Promise<Backend>][] = [
 async function forwardElsewhere(make: () => Promise<Backend>, layer: QuantizedLinear, x: Tensor<'float32'>): Promise<Float32Array> {
   const b = await make();
   const out = new Float32Array(x.shape[0] * layer.outFeatures);
-  b.linear({ x: x.data, m: x.shape[0], weight: layer.packed, bias: layer.bias?.data ?? null, out });
+  b.linear({ x: x.data, m: x.shape[0], weight: layerKernelWeight(layer), bias: layer.bias?.data ?? null, out });
   b.dispose();
   return out;
 }
@@ -48,7 +49,7 @@ describe('unpackValues', () => {
   it('inverts packWeight for padded layouts', () => {
     for (const { k, n, scheme } of CASES) {
       const { layer } = build(k, n, scheme, 1);
-      const w = layer.packed;
+      const w = layerKernelWeight(layer);
       const layout = packedLayout(w);
       const packed = new Int8Array(layout.valueBytes);
       packWeight(w, layout, packed, new Float32Array(layout.scaleCount));
@@ -69,7 +70,7 @@ describe.each(makers)('a layer moved to %s', (_name, make) => {
       layer.to(backend);
       expect(Array.from(layer.weight.data)).toEqual(Array.from(original));
       expect(Array.from(layer.stateDict().weight.data as Int8Array)).toEqual(Array.from(original));
-      expect(Array.from(layer.packed.values)).toEqual(Array.from(original));
+      expect(Array.from(layerKernelWeight(layer).values)).toEqual(Array.from(original));
       expect(layer.weight.shape).toEqual([n, k]);
       expectBitExact(`${n}x${k} moved`, layer.forward(x).data, expected);
       // and back out: the reference backend gets the layer's own copy again
@@ -148,7 +149,7 @@ describe('memory of a layer on the wasm backend', () => {
     const { layer, x } = build(37, 5, { granularity: 'channel' }, 7);
     const js = createJsBackend();
     layer.to(js);
-    const failing: Backend = { ...wasm, adopt: () => { throw new BackendError('no memory'); } };
+    const failing: ResidentBackend = { ...wasm, adopt: () => { throw new BackendError('no memory'); } };
     expect(() => layer.to(failing)).toThrow(/no memory/);
     expect(layer.backend).toBe(js);
     expect(layer.forward(x).data.length).toBe(15);

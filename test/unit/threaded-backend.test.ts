@@ -1,3 +1,4 @@
+import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,7 +148,7 @@ describe('availableBackends of int8-linear/node', () => {
     const layer = QuantizedLinear.fromLinear(new Linear(64, 9, { generator: gen }));
     const x = uniform_(Tensor.zeros([2, 64], 'float32'), -1, 1, gen);
     const expected = layer.forward(x).data.slice();
-    const limit = float32AccumulationLimit(x.data, layer.packed, layer.bias!.data);
+    const limit = float32AccumulationLimit(x.data, layerKernelWeight(layer), layer.bias!.data);
     for (const b of all) expectWithin(`${b.name} via node availableBackends`, layer.to(b).forward(x).data, expected, limit);
     for (const b of [...all, ...main]) b.dispose();
     if (cores >= 2) await (all[0] as ThreadedWasmBackend).exited;

@@ -1,3 +1,4 @@
+import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendError, Linear, QuantizationError, QuantizedLinear, Tensor, Generator, uniform_ } from '../../src/index.js';
 import { createJsBackend } from '../../src/kernels/js-packed.js';
@@ -170,7 +171,7 @@ describe('QuantizedLinear with the fast backends', () => {
     expect(Array.from(onWasm)).toEqual(Array.from(onRef));
     const { xq, xScales } = quantizeActivations(x.data as Float32Array, 3, 256);
     const expected = new Float32Array(3 * 96);
-    referenceLinearW8A8({ xq, xScales, m: 3, weight: q8.packed, bias: q8.bias!.data, out: expected });
+    referenceLinearW8A8({ xq, xScales, m: 3, weight: layerKernelWeight(q8), bias: q8.bias!.data, out: expected });
     expect(Array.from(onWasm)).toEqual(Array.from(expected));
     wasm.dispose();
   });
@@ -183,7 +184,7 @@ describe('QuantizedLinear with the fast backends', () => {
     const onWasm = q16.to(wasm).forward(x).data;
     const { xq, xScales } = quantizeActivationsInt16(x.data as Float32Array, 3, 256);
     const expected = new Float32Array(3 * 96);
-    referenceLinearW8A16({ xq, xScales, m: 3, weight: q16.packed, bias: q16.bias!.data, out: expected });
+    referenceLinearW8A16({ xq, xScales, m: 3, weight: layerKernelWeight(q16), bias: q16.bias!.data, out: expected });
     expect(Array.from(onRef)).toEqual(Array.from(expected));
     expect(Array.from(onWasm)).toEqual(Array.from(expected));
     wasm.dispose();
@@ -246,7 +247,7 @@ describe('where the wasm backend cannot run', () => {
     expect(128 * 128 * k).toBeGreaterThanOrEqual(2 ** 31);
     expect(128 * 128 * WASM_MAX_K).toBeLessThan(2 ** 31);
     const layer = new QuantizedLinear(k, 1);
-    expect(wasm.supports(layer.packed)).toBe(false);
+    expect(wasm.supports(layerKernelWeight(layer))).toBe(false);
     expect(() => layer.to(wasm)).toThrow(/cannot run a 1x131072 channel layer/);
     wasm.dispose();
   });

@@ -1,7 +1,7 @@
 import { BackendError, checkOptions } from '../../errors.js';
 import { chunksPerRun, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
 import { W8A16_RUN } from '../reference.js';
-import type { Backend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args } from '../types.js';
+import type { KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from '../types.js';
 import { runBlocks, type KernelCall, type KernelExports } from './chunks.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
 import { KERNEL_RELAXED_WASM_BASE64 } from './generated/kernel-relaxed-bytes.js';
@@ -35,9 +35,9 @@ interface Packed {
  * Bytes of a weight panel: the kernels run every row of x over one panel of weight blocks before
  * the next, so weights come from DRAM once per call. W8A32 with two or more rows widens the panel
  * to float32 once (4 bytes per weight) and runs every pair of rows over it; W8A8 with four or more
- * rows widens it to int16 (2 bytes per weight) and runs every four rows over it. Either way it should stay in L2 (512 KiB on Zen 3) next to the rows of x, also when the
- * other hardware thread of the core is busy: at 128x4096x4096, 64 KiB measured as fast as 128 KiB
- * for W8A32 and 10 to 15 % faster for W8A8, and 256 KiB more than 2x slower for W8A8.
+ * rows widens it to int16 (2 bytes per weight) and runs every four rows over it. Either way it should
+ * stay in L2 next to the rows of x, also when the other hardware thread of the core is busy; the
+ * measurements that chose 64 KiB are in docs/wasm.md (panel size).
  */
 const PANEL_BYTES = 64 * 1024;
 
@@ -65,7 +65,7 @@ const MAX_PACKED_BYTES = 2 ** 31;
  *   qfc.to(wasm).forward(x);
  *   wasm.allocatedBytes;   // ~ out_features · in_features bytes of packed int8 weights, plus scratch
  */
-export interface WasmBackend extends Backend {
+export interface WasmBackend extends ResidentBackend, W8A8Backend, W8A16Backend {
   /** Bytes of wasm memory handed out (packed weights and scratch). */
   readonly allocatedBytes: number;
   /** Size of the wasm memory (it grows, never shrinks). */
@@ -131,8 +131,6 @@ export function useRelaxed(caller: string, relaxed: boolean | undefined): boolea
 /**
  * Whether this runtime has WebAssembly with SIMD128 (validates a 43-byte module; nothing is compiled).
  *
- * Shape: none (a boolean).
- *
  * Example:
  *   const backend = wasmSimdSupported() ? await createWasmBackend() : createJsBackend();
  */
@@ -142,8 +140,6 @@ export function wasmSimdSupported(): boolean {
 
 /**
  * Options of `createWasmBackend` (and of `createThreadedWasmBackend`, which adds its own).
- *
- * Shape: none (an options object).
  *
  * Example:
  *   const wasm = await createWasmBackend({ maxMemoryBytes: 512 * 2 ** 20 });   // at most 512 MiB of wasm memory

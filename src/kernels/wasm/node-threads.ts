@@ -13,8 +13,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError, checkOptions } from '../../errors.js';
-import { availableBackends as mainBackends } from '../available.js';
-import type { Backend } from '../types.js';
 import { compileOnce, memoryLimitOf, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type KernelDispatch, type WasmBackend } from './backend.js';
 import { controlWords, runBlocks, runShared, stopWorkers, workerChunks, type KernelCall, type KernelExports, type WorkerStart } from './chunks.js';
 import { KERNEL_RELAXED_SHARED_WASM_BASE64 } from './generated/kernel-relaxed-shared-bytes.js';
@@ -24,12 +22,10 @@ import { WasmHeap } from './heap.js';
 
 /**
  * W8A32 calls with fewer multiply-adds (m · padded n · padded k) than this, and W8A8 calls with fewer
- * than twice this (an int8 multiply-add takes about half the time), run on the calling thread alone.
- * A threaded call costs about 3 µs more than a single-thread one (1x16x8: 3.5 to 4.9 against 0.9 to
- * 1.3 µs on the 2-core machine of docs/wasm.md), and the worker starts its first chunk some µs late.
- * Measured there, two threads against one: 1x512x512 (2^18) W8A32 0.84 to 1.28x, W8A8 0.61 to 0.95x;
- * 1x512x1024 (2^19) W8A32 1.01 to 1.78x, W8A8 0.77 to 1.70x; 1x1024x1024 (2^20) W8A32 1.52 to
- * 2.29x, W8A8 1.20 to 2.09x (second core free).
+ * than twice this (an int8 multiply-add takes about half the time), run on the calling thread alone:
+ * a threaded call costs some µs more than a single-thread one, and the worker starts its first chunk
+ * late, so below about 2^19 multiply-adds two threads are not faster (measured: docs/wasm.md,
+ * bench/results/threads.md).
  */
 export const MIN_THREADED_MACS = 2 ** 19;
 
@@ -162,23 +158,6 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
     exited: { value: exited, enumerable: true },
     workerChunks: { get: () => workerChunks(ctl), enumerable: true },
   }) as ThreadedWasmBackend;
-}
-
-/**
- * The main entry's backends (wasm SIMD, JS fallback, reference) with, first, the threaded wasm
- * backend where it can pay: wasm SIMD and at least two cores (`os.availableParallelism()`). Each call
- * creates fresh backends (the threaded one starts a worker): `dispose()` the ones you do not keep.
- *
- * Shape: none (a list of backends; each runs x (m, k) -> out (m, n)).
- *
- * Example:
- *   import { availableBackends } from 'int8-linear/node';
- *   for (const b of await availableBackends()) console.log(b.name, b.mode);   // 2 cores: wasm-simd-threads wasm-simd128-threads2, wasm-simd, js-packed, reference
- */
-export async function availableBackends(): Promise<Backend[]> {
-  const cpu = await mainBackends();
-  if (!wasmSimdSupported() || availableParallelism() < 2) return cpu;
-  return [await createThreadedWasmBackend(), ...cpu];
 }
 
 /** Resolves when the worker has instantiated the kernel; rejects with a BackendError if it cannot start. */

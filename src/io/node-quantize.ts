@@ -1,10 +1,18 @@
+/**
+ * The streaming checkpoint converter (`int8-linear/node`): a float safetensors checkpoint in, a
+ * compressed-tensors int8 one out, a block of rows at a time. The CLI's `quantize` command is this
+ * plus argument parsing, progress and printing.
+ */
 import picomatch from 'picomatch';
 import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.js';
-import { SCALE_DTYPES, encodeScale, quantizationConfig, type QuantizationConfig, type ScaleDType } from '../io/compressed-tensors.js';
-import { openSafetensors, writeSafetensorsStream, type SafetensorsFile } from '../io/node.js';
-import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsSpec } from '../io/safetensors.js';
-import { SCHEME_KEYS, computeScaleFinite, dequantize, quantizeFinite, resolveScheme, scaleShape, type NonFiniteError, type QuantScheme, type ResolvedScheme } from '../quant/quantize.js';
-import { Tensor } from '../tensor.js';
+import { formatOf, quantizeBlocks, type NonFiniteError } from '../format/formats.js';
+import { layerOf, tensorName } from '../format/names.js';
+import { SCHEME_KEYS, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
+import { computeScaleFinite, dequantize, quantizeFinite } from '../quant/quantize.js';
+import { Tensor, numel } from '../tensor.js';
+import { SCALE_DTYPES, encodeScale, quantizationConfig, type QuantizationConfig, type ScaleDType } from './compressed-tensors.js';
+import { openSafetensors, writeSafetensorsStream, type SafetensorsFile } from './node.js';
+import { SAFETENSORS_DTYPE_BYTES, SAFETENSORS_DTYPE_OF, planSafetensors, tensorBytes, tensorFromBytes, type SafetensorsEntry, type SafetensorsSpec } from './safetensors.js';
 
 /**
  * Layers left in float unless `--ignore` says otherwise, as compressed-tensors does: the output head
@@ -18,7 +26,13 @@ const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 /** Rows of a weight converted at a time: bounds memory to about this many float32 bytes per step. */
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
-export interface QuantizeFileOptions extends QuantScheme {
+/**
+ * Options of `quantizeCheckpoint`: the scheme (as `quantize`), and how the file is converted.
+ *
+ * Example:
+ *   const options: QuantizeCheckpointOptions = { granularity: 'group', groupSize: 128, scaleDtype: 'bfloat16' };
+ */
+export interface QuantizeCheckpointOptions extends QuantScheme {
   /** dtype of the stored scales; default 'float32'. */
   scaleDtype?: ScaleDType;
   /** Globs of layer names to leave in float; default DEFAULT_IGNORE. */
@@ -31,7 +45,12 @@ export interface QuantizeFileOptions extends QuantScheme {
   signal?: AbortSignal;
 }
 
-/** One quantized layer in the report. */
+/**
+ * One quantized layer in the report.
+ *
+ * Example:
+ *   report.layers[0];   // { name: 'fc1', shape: [128, 64], scaleShape: [128, 1], sqnrDb: 44.6, ... }
+ */
 export interface LayerReport {
   name: string;
   shape: readonly number[];
@@ -44,6 +63,12 @@ export interface LayerReport {
   bytesAfter: number;
 }
 
+/**
+ * What `quantizeCheckpoint` did: the per-layer report the CLI prints.
+ *
+ * Example:
+ *   const { layers, copied, bytesIn, bytesOut } = await quantizeCheckpoint(input, output);
+ */
 export interface QuantizeReport {
   layers: LayerReport[];
   /** Tensors copied unchanged. */
@@ -106,39 +131,38 @@ function absmaxOf(t: Tensor<'float32'>, nonFinite: NonFiniteError): number {
   return m;
 }
 
+/** The per-tensor scale of a layer whose whole-weight absmax the scale pass found (the format row's `scaleOf`). */
+function tensorScale(layer: Layer): Tensor<'float32'> {
+  return new Tensor(Float32Array.of(formatOf(layer.scheme).scaleOf(layer.absmax)), [1], 'float32');
+}
+
 /**
  * Quantizes a block of rows. Rows are independent for 'channel' and 'group'; for 'tensor' the one
- * scale comes from the whole weight, so the block gets an extra row holding the weight's absmax:
- * `quantize` then derives exactly the whole-weight scale, and the extra row is dropped.
+ * scale comes from the whole weight (the scale pass, which also checked every value is finite), and
+ * the rows are quantized with it (the format's block iteration with given scales).
  */
 function quantizeRows(w: Tensor<'float32'>, layer: Layer, r0: number): { values: Int8Array; scale: Tensor<'float32'> } {
   const { scheme } = layer;
-  const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
   if (scheme.granularity !== 'tensor') {
-    const q = quantizeFinite(w, opts, nonFiniteIn(layer, r0));
+    const q = quantizeFinite(w, scheme, nonFiniteIn(layer, r0));
     return { values: q.values.data, scale: q.scale };
   }
-  const [rows, cols] = w.shape;
-  const padded = new Float32Array((rows + 1) * cols);
-  padded.set(w.data);
-  padded[rows * cols] = layer.absmax;
-  const q = quantizeFinite(new Tensor(padded, [rows + 1, cols], 'float32'), opts, nonFiniteIn(layer, r0));
-  return { values: q.values.data.subarray(0, rows * cols), scale: q.scale };
+  const scale = tensorScale(layer);
+  const values = new Int8Array(w.data.length);
+  quantizeBlocks(w.data, scale.data, w.data.length, formatOf(scheme), values);
+  return { values, scale };
 }
 
 async function* scaleBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDType, chunkBytes: number): AsyncGenerator<Uint8Array> {
   const { weight, scheme } = layer;
   const [rows, cols] = weight.shape;
-  const opts: QuantScheme = { granularity: scheme.granularity, range: scheme.range, ...(scheme.groupSize === null ? {} : { groupSize: scheme.groupSize }) };
   if (scheme.granularity === 'tensor') {
     for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) layer.absmax = Math.max(layer.absmax, absmaxOf(await rowsF32(file, weight, r0, r1), nonFiniteIn(layer, r0)));
-    // The scale of a weight whose absmax is `absmax` is the scale of the 1x1 weight [absmax].
-    const scale = computeScaleFinite(new Tensor(new Float32Array([layer.absmax]), [1, 1], 'float32'), { ...opts, granularity: 'tensor' }, nonFiniteIn(layer, 0));
-    yield tensorBytes(encodeScale(scale, dtype, layer.name));
+    yield tensorBytes(encodeScale(tensorScale(layer), dtype, layer.name));
     return;
   }
   for (const [r0, r1] of rowBlocks(rows, cols, chunkBytes)) {
-    yield tensorBytes(encodeScale(computeScaleFinite(await rowsF32(file, weight, r0, r1), opts, nonFiniteIn(layer, r0)), dtype, layer.name));
+    yield tensorBytes(encodeScale(computeScaleFinite(await rowsF32(file, weight, r0, r1), scheme, nonFiniteIn(layer, r0)), dtype, layer.name));
   }
 }
 
@@ -169,9 +193,10 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
 }
 
 /**
- * Quantizes every 2-D float `*.weight` of a safetensors file that is not ignored to int8, in the
- * compressed-tensors layout, copying every other tensor byte for byte in its dtype. Streams: a
- * block of rows at a time (`chunkBytes`), so memory does not grow with the file or the tensor.
+ * Quantizes every 2-D float `*.weight` of a safetensors checkpoint that is not ignored to int8, in
+ * the compressed-tensors layout, copying every other tensor byte for byte in its dtype, and returns
+ * the per-layer report (`int8-linear quantize` prints it). Streams: a block of rows at a time
+ * (`chunkBytes`), so memory does not grow with the file or the tensor.
  * The output is written atomically (`writeFileAtomic`'s rules: never a device, FIFO or folder, a
  * symlink written through, permission bits kept) and never over the input under any name (same
  * device and inode is refused).
@@ -179,13 +204,14 @@ async function* weightBytes(file: SafetensorsFile, layer: Layer, dtype: ScaleDTy
  * Shape: weight (out, in) -> weight int8 (out, in) + weight_scale (1,) | (out, 1) | (out, in / g).
  *
  * Example:
- *   const report = await quantizeSafetensorsFile('mlp.safetensors', 'mlp-int8.safetensors', { granularity: 'channel' });
+ *   import { quantizeCheckpoint } from 'int8-linear/node';
+ *   const report = await quantizeCheckpoint('mlp.safetensors', 'mlp-int8.safetensors', { granularity: 'channel' });
  *   report.layers[0].scaleShape;   // [128, 1]
  */
-export async function quantizeSafetensorsFile(input: string, output: string, options: QuantizeFileOptions = {}): Promise<QuantizeReport> {
-  checkOptions('quantizeSafetensorsFile', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress', 'signal'], QuantizationError);
+export async function quantizeCheckpoint(input: string, output: string, options: QuantizeCheckpointOptions = {}): Promise<QuantizeReport> {
+  checkOptions('quantizeCheckpoint', options, [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'chunkBytes', 'onProgress', 'signal'], QuantizationError);
   const { scaleDtype = 'float32', ignore = DEFAULT_IGNORE, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, signal, ...schemeOptions } = options;
-  oneOf('quantizeSafetensorsFile: scaleDtype', scaleDtype, SCALE_DTYPES, QuantizationError);
+  oneOf('quantizeCheckpoint: scaleDtype', scaleDtype, SCALE_DTYPES, QuantizationError);
   const isIgnored = picomatch([...ignore].filter((g) => g !== ''), { dot: true });
   const file = await openSafetensors(input);
   try {
@@ -195,10 +221,10 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
     const layers = new Map<string, Layer>();
     const byOutput = new Map<string, { kind: 'copy' | 'weight' | 'scale'; layer?: Layer; source?: SafetensorsEntry }>();
     const specs: SafetensorsSpec[] = [];
-    const report: QuantizeReport = { layers: [], copied: [], notQuantizable: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, schemeOptions.groupSize ?? 1, 'quantizeSafetensorsFile'), config: null };
+    const report: QuantizeReport = { layers: [], copied: [], notQuantizable: [], ignored: [], bytesIn: file.size, bytesOut: 0, scheme: resolveScheme(schemeOptions, null, 'quantizeCheckpoint'), config: null };
     for (const e of file.entries) {
-      const isWeight = (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && FLOAT_DTYPES.has(e.dtype) && e.shape[1] > 0;
-      const name = e.name.slice(0, Math.max(0, e.name.length - '.weight'.length));
+      const name = layerOf(e.name, 'weight');
+      const isWeight = name !== null && e.shape.length === 2 && FLOAT_DTYPES.has(e.dtype) && e.shape[1] > 0;
       if (isWeight && ignore.length > 0 && isIgnored(name)) report.ignored.push(name);
       if (!isWeight || report.ignored.at(-1) === name) {
         if (!isWeight && (e.name === 'weight' || e.name.endsWith('.weight')) && e.shape.length === 2 && !FLOAT_DTYPES.has(e.dtype)) {
@@ -217,7 +243,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
         throw new FormatError(`layer '${name}' ${e.dtype} (${out}, ${inF}): ${(err as Error).message}; or leave it in float with --ignore '${name}'`);
       }
       const sShape = scaleShape(out, inF, scheme);
-      const scaleName = name === '' ? 'weight_scale' : `${name}.weight_scale`;
+      const scaleName = tensorName(name, 'weightScale');
       const layer: Layer = {
         name,
         file: input,
@@ -227,7 +253,7 @@ export async function quantizeSafetensorsFile(input: string, output: string, opt
         report: {
           name, shape: e.shape, dtype: e.dtype, scaleShape: sShape, sqnrDb: NaN, maxAbsError: NaN,
           bytesBefore: e.dataOffsets[1] - e.dataOffsets[0],
-          bytesAfter: out * inF + sShape.reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPE_BYTES[SAFETENSORS_DTYPE_OF[scaleDtype]],
+          bytesAfter: out * inF + numel(sShape) * SAFETENSORS_DTYPE_BYTES[SAFETENSORS_DTYPE_OF[scaleDtype]],
         },
       };
       layers.set(name, layer);
