@@ -58,3 +58,8 @@ export type {
   LoadedCompressedTensors,
   ScaleDType,
 } from './io/compressed-tensors.js';
+export { readGguf, writeGguf, GgufFormatError, GGML_TYPES, GGML_TYPE, GGUF_VERSION } from './io/gguf.js';
+export type { GgufFile, GgufRule, GgufScalar, GgufScalarType, GgufTensorInfo, GgufTensorSpec, GgufValue } from './io/gguf.js';
+export { ggufToSafetensors, safetensorsToGguf } from './io/gguf-convert.js';
+export type { GgufToSafetensors, SafetensorsToGgufOptions, SafetensorsToGgufReport } from './io/gguf-convert.js';
+export { QK8_0, quantizeRowsQ8_0, roundHalfAwayFromZero } from './format/q8_0.js';

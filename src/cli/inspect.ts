@@ -1,9 +1,20 @@
 import { FormatError } from '../errors.js';
 import { compressedTensorsInfo, layerScheme, type QuantizationConfig } from '../io/compressed-tensors.js';
+import { parseGgufMetadataJson } from '../io/gguf-convert.js';
 import { openSafetensors } from '../io/node.js';
 import { layerOf, tensorName } from '../format/names.js';
 import { formatShape } from '../tensor.js';
 import { formatBytes, printable, table } from './format.js';
+
+/** One line for the `gguf` metadata entry (which holds the whole GGUF metadata, tokenizer included). */
+function ggufSummary(text: string): string {
+  try {
+    const { metadata, tensorTypes, names } = parseGgufMetadataJson(text);
+    return `${metadata.size} GGUF metadata pairs (general.architecture ${String(metadata.get('general.architecture')?.value)}), ${tensorTypes.size} GGUF tensors, ${names} names`;
+  } catch (e) {
+    return `${text.slice(0, 80)}... (${(e as Error).message})`;
+  }
+}
 
 /**
  * The text of `int8-linear inspect <file>`: size, metadata, every tensor (dtype, shape, bytes) and,
@@ -36,7 +47,9 @@ export async function inspectSafetensorsFile(path: string): Promise<string> {
       for (const [k, v] of Object.entries(metadata)) {
         const summary = k === 'quantization_config' && config !== null
           ? `compressed-tensors, format ${config.format}, ${Object.keys(config.config_groups).length} group(s), ignore [${config.ignore.join(', ')}]`
-          : v;
+          : k === 'gguf'
+            ? ggufSummary(v)
+            : v;
         out.push(`  ${printable(k)}: ${printable(summary)}`);
       }
     }

@@ -8,6 +8,7 @@ import { writeQuantizationConfigJson } from '../io/node.js';
 import { GRANULARITIES, QUANT_RANGES, type Granularity, type QuantRange } from '../format/scheme.js';
 import { DEFAULT_IGNORE, quantizeCheckpoint, type QuantizeReport } from '../io/node-quantize.js';
 import { formatShape } from '../tensor.js';
+import { convertDirection, convertFile } from './convert.js';
 import { formatBytes, printable, progressLine, table } from './format.js';
 import { inspectSafetensorsFile } from './inspect.js';
 
@@ -16,6 +17,7 @@ export const USAGE = `int8-linear ${pkg.version}: int8 weight quantization of Py
 Usage:
   int8-linear quantize <in.safetensors> -o <out.safetensors> [options]
   int8-linear inspect <file.safetensors>
+  int8-linear convert <in> -o <out> [options]      (GGUF <-> safetensors)
   int8-linear --help | --version
 
 quantize: every 2-D float *.weight not ignored becomes int8 (compressed-tensors layout:
@@ -33,6 +35,19 @@ tensor is copied byte for byte. Streams block by block; writes atomically.
                                ${DEFAULT_IGNORE.join(' ')}; --ignore '' ignores nothing)
   --config-json                also merge quantization_config into config.json beside the output
   -q, --quiet                  no table
+
+convert: between GGUF v3 and safetensors, the direction from the extensions.
+  model.gguf -> model.safetensors: Q8_0 weights become int8 group 32 layers (restricted range,
+  float16 scales exactly as stored); F32/F16/BF16 copied; GGUF metadata kept (entry "gguf").
+  model.safetensors -> model.gguf: each 2-D weight quantized as ggml's quantize_row_q8_0_ref;
+  rows not a multiple of 32 stay float (warning); other tensors copied.
+  -o, --output <file>          output file (required; the same rules as quantize's -o)
+  --type <t>                   q8_0 (default; the only GGUF type written)
+  --arch <name>                general.architecture (e.g. llama); default: from a GGUF origin
+  --ignore <glob>              layers to keep in float in the GGUF (repeatable)
+  --hf-names                   GGUF -> safetensors: Hugging Face tensor names (llama, qwen2; llama's
+                               q/k rows un-permuted); converting back restores GGUF's
+  -q, --quiet                  no summary
 
 Exit codes: 0 ok, 1 bad input (one-line reason), 2 usage error; 130, 143, 129 on
 SIGINT, SIGTERM, SIGHUP (the temporary file is removed; input and output untouched).`;
@@ -149,6 +164,34 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   if (!values.quiet) out.write(`${formatQuantizeReport(report)}\nwrote ${output}\n`);
 }
 
+async function convertCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      type: { type: 'string', default: 'q8_0' },
+      arch: { type: 'string' },
+      ignore: { type: 'string', multiple: true },
+      'hf-names': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(`convert takes one input file, got ${positionals.length}`);
+  const input = positionals[0];
+  const output = values.output;
+  if (output === undefined) throw new UsageError('convert needs -o <out.gguf | out.safetensors>');
+  if (convertDirection(input, output) === null) {
+    throw new UsageError(`convert: cannot tell the direction from '${input}' and '${output}'; one must end in .gguf, the other in .safetensors`);
+  }
+  if (values.type !== 'q8_0') throw new UsageError(`--type must be q8_0 (the GGUF type this library writes), got '${values.type}'`);
+  const report = await stoppable((signal) =>
+    convertFile(input, output, { ...(values.arch === undefined ? {} : { architecture: values.arch }), ignore: values.ignore ?? [], hfNames: values['hf-names'], signal }),
+  );
+  for (const w of report.warnings) err.write(`int8-linear: warning: ${w}\n`);
+  if (!values.quiet) out.write(`${report.lines.join('\n')}\nwrote ${output}\n`);
+}
+
 /**
  * Runs the CLI with `argv` (without node and script); returns the exit code: 0 ok, 1 bad input,
  * 2 usage, 128 + n when signal n (SIGINT, SIGTERM, SIGHUP) stopped a conversion. Writes results to `out` and errors (one line) to `err`.
@@ -172,6 +215,7 @@ export async function main(argv: string[], out: NodeJS.WriteStream = process.std
       return 0;
     }
     if (command === 'quantize') await quantizeCommand(rest, out, err);
+    else if (command === 'convert') await convertCommand(rest, out, err);
     else if (command === 'inspect') {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
       if (positionals.length !== 1) throw new UsageError(`inspect takes one file, got ${positionals.length}`);

@@ -1,5 +1,6 @@
 import { QuantizationError, ShapeError } from '../errors.js';
 import { Tensor, formatShape, numel } from '../tensor.js';
+import { GGUF_Q8_0 } from './q8_0.js';
 import { roundHalfEven } from './round.js';
 import { blockLength, scaleShape, type QuantRange, type ResolvedScheme } from './scheme.js';
 
@@ -77,6 +78,8 @@ function symmetricInt8(id: string, qmin: number, qmax: number, divisor: number):
 export const FORMATS = {
   'int8-full': symmetricInt8('int8-full', -128, 127, 127.5),
   'int8-restricted': symmetricInt8('int8-restricted', -127, 127, 127),
+  // ggml's Q8_0 (src/format/q8_0.ts): blocks of 32, d = amax / 127 without EPS, ties away from zero, half scales.
+  'gguf-q8_0': GGUF_Q8_0,
 } as const satisfies Readonly<Record<string, WeightFormat>>;
 
 /** A key of the format table. */

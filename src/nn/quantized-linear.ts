@@ -267,14 +267,17 @@ export class QuantizedLinear extends Module {
     return entries;
   }
 
-  /** Scales must be finite and positive (dtypes and shapes are checked by `loadStateDict`). */
+  /**
+   * Scales must be finite and not negative (dtypes and shapes are checked by `loadStateDict`); 0 is
+   * allowed: GGUF Q8_0 stores d = 0 for an all-zero block, and for blocks too small for half.
+   */
   protected override checkStateEntries(state: Readonly<Record<string, Tensor>>): void {
     if (!Object.hasOwn(state, 'weight_scale')) return;
     const scales = state.weight_scale.data as Float32Array;
     for (let i = 0; i < scales.length; i++) {
-      if (!(scales[i] > 0 && scales[i] < Infinity)) {
+      if (!(scales[i] >= 0 && scales[i] < Infinity)) {
         throw new FormatError(
-          `QuantizedLinear.loadStateDict: weight_scale[${i}] = ${scales[i]}; every scale must be finite and positive`,
+          `QuantizedLinear.loadStateDict: weight_scale[${i}] = ${scales[i]}; every scale must be finite and not negative`,
         );
       }
     }

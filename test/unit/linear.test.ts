@@ -123,8 +123,14 @@ describe('QuantizedLinear', () => {
     const before = Array.from(b.weightScale.data);
     expect(() => b.loadStateDict(sd)).toThrowError(/size mismatch for weight_scale: .*torch.Size\(\[24, 1\]\).*torch.Size\(\[24, 2\]\)/);
     expect(() => a.loadStateDict({ ...sd, weight: Tensor.zeros([24, 64]) })).toThrowError(/dtype mismatch for weight: .*float32.*int8/);
-    const zeroScale = new Tensor(new Float32Array(24), [24, 1]);
-    expect(() => a.loadStateDict({ ...sd, weight_scale: zeroScale })).toThrowError(/weight_scale\[0\] = 0/);
+    const negativeScale = new Tensor(new Float32Array(24).fill(-1), [24, 1]);
+    expect(() => a.loadStateDict({ ...sd, weight_scale: negativeScale })).toThrowError(/weight_scale\[0\] = -1; every scale must be finite and not negative/);
+    const nanScale = new Tensor(new Float32Array(24).fill(NaN), [24, 1]);
+    expect(() => a.loadStateDict({ ...sd, weight_scale: nanScale })).toThrowError(/weight_scale\[0\] = NaN/);
+    // A zero scale is a valid block of zeros (GGUF Q8_0 stores d = 0 for one): its outputs are the bias alone.
+    const c = QuantizedLinear.fromLinear(fc);
+    c.loadStateDict({ ...c.stateDict(), weight_scale: new Tensor(new Float32Array(24), [24, 1]) });
+    expect(Array.from(c.forward(randn([1, 64])).data)).toEqual(Array.from(c.bias!.data));
     expect(Array.from(b.weightScale.data)).toEqual(before);
   });
 
