@@ -1,6 +1,7 @@
 /**
- * `npx tsx bench/accuracy.ts`: what W8A8 (int8 activations, per token) costs in accuracy over
- * weight-only int8 (W8A32), on seeded PyTorch-initialised Linear layers. Both are compared with the
+ * `npx tsx bench/accuracy.ts`: what W8A8 (int8 activations, per token) and W8A16 (int16
+ * activations, per token) cost in accuracy over weight-only int8 (W8A32), on seeded
+ * PyTorch-initialised Linear layers. Both are compared with the
  * float32 Linear (float64-accumulated reference): SQNR in dB (higher is better) and the max error
  * relative to max |y|. x ~ U(-1, 1), and a heavy-tailed x (a few large outlier features, as LLM
  * activations have), where per-token int8 activations lose the most.
@@ -35,20 +36,23 @@ for (const [k, n] of [[1024, 1024], [4096, 4096]] as const) {
     for (const [sName, scheme] of schemes) {
       const w8a32 = QuantizedLinear.fromLinear(linear, scheme).forward(x);
       const w8a8 = QuantizedLinear.fromLinear(linear, { ...scheme, activations: 'int8' }).forward(x);
+      const w8a16 = QuantizedLinear.fromLinear(linear, { ...scheme, activations: 'int16' }).forward(x);
       rows.push([
         `${k}x${n}`,
         xName,
         sName,
         sqnr(yFloat, w8a32).toFixed(1),
         sqnr(yFloat, w8a8).toFixed(1),
+        sqnr(yFloat, w8a16).toFixed(1),
         relMax(yFloat.data, w8a32.data).toExponential(2),
         relMax(yFloat.data, w8a8.data).toExponential(2),
+        relMax(yFloat.data, w8a16.data).toExponential(2),
         relMax(w8a32.data, w8a8.data).toExponential(2),
       ]);
     }
   }
 }
-const header = ['layer (in x out)', 'x (8 rows)', 'weights', 'SQNR W8A32 dB', 'SQNR W8A8 dB', 'max rel err W8A32', 'max rel err W8A8', 'W8A8 vs W8A32'];
+const header = ['layer (in x out)', 'x (8 rows)', 'weights', 'SQNR W8A32 dB', 'SQNR W8A8 dB', 'SQNR W8A16 dB', 'max rel err W8A32', 'max rel err W8A8', 'max rel err W8A16', 'W8A8 vs W8A32'];
 console.log('| ' + header.join(' | ') + ' |');
 console.log('|' + header.map(() => '---').join('|') + '|');
 for (const r of rows) console.log('| ' + r.join(' | ') + ' |');

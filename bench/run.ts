@@ -19,16 +19,17 @@
  */
 import { layerKernelWeight } from '../src/nn/quantized-linear.js';
 import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { Generator, Linear, QuantizedLinear, Tensor, dequantize, uniform_ } from '../src/index.js';
 import { createJsBackend } from '../src/kernels/js-packed.js';
-import { referenceLinear, referenceLinearF32, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
-import type { Backend, KernelWeight, W8A8Backend } from '../src/kernels/types.js';
-import { createWasmBackend } from '../src/kernels/wasm/backend.js';
+import { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
+import type { Backend, KernelWeight, W8A16Backend, W8A8Backend } from '../src/kernels/types.js';
+import { createWasmBackend, relaxedSimdSupported } from '../src/kernels/wasm/backend.js';
 import { createGpuBackend, type GpuBackend } from '../src/gpu/index.js';
 import { gpuModes, gpujsSkip } from './gpu-modes.js';
 import { createThreadedWasmBackend } from '../src/node.js';
-import { quantizeActivations } from '../src/quant/activations.js';
+import { quantizeActivations, quantizeActivationsInt16 } from '../src/quant/activations.js';
+import { describeMachine, machineLine, type Machine } from './machine.js';
 import { VARIANTS } from '../test/conformance/registry.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 import type * as Ort from './peers/ort.mjs';
@@ -146,7 +147,7 @@ async function loadPeers(): Promise<{ mod: OrtModule | null; runtimes: Runtime[]
  * The W8A32 and W8A8 (incl. quantizing x) per-channel rows of a wasm backend: `label` 'wasm' for
  * createWasmBackend, 'wasm 2 threads' for createThreadedWasmBackend.
  */
-function wasmRows(label: string, wasm: W8A8Backend, m: number, k: number, weight: KernelWeight, bias: Float32Array, x: Float32Array, refW8A8: Float32Array | null): Runner[] {
+function wasmRows(label: string, wasm: W8A8Backend & W8A16Backend, m: number, k: number, weight: KernelWeight, bias: Float32Array, x: Float32Array, refW8A8: Float32Array | null): Runner[] {
   const out = new Float32Array(m * weight.n);
   const weightBytes = weight.n * k;
   return [
@@ -167,10 +168,29 @@ function wasmRows(label: string, wasm: W8A8Backend, m: number, k: number, weight
         return 'bit-exact vs referenceLinearW8A8';
       },
     },
+    {
+      name: `${label} W8A16 per-channel (incl. quantizing x)`,
+      group: 'ours',
+      kind: 'w8a8',
+      weightBytes,
+      run: () => {
+        const { xq, xScales } = quantizeActivationsInt16(x, m, k);
+        wasm.linearW8A16!({ xq, xScales, m, weight, bias, out });
+        return out;
+      },
+      exact: (y) => {
+        if (refW8A8 === null) return '';
+        const { xq, xScales } = quantizeActivationsInt16(x, m, k);
+        const want = new Float32Array(y.length);
+        referenceLinearW8A16({ xq, xScales, m, weight, bias, out: want });
+        for (let i = 0; i < y.length; i++) if (!Object.is(y[i], want[i])) throw new Error(`W8A16 differs from referenceLinearW8A16 at ${i}: ${y[i]} vs ${want[i]}`);
+        return 'bit-exact vs referenceLinearW8A16';
+      },
+    },
   ];
 }
 
-function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: W8A8Backend, wasm2: W8A8Backend, js: Backend, ref: Backend, gRef: Float32Array | null, refW8A8: Float32Array | null): Runner[] {
+function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: W8A8Backend & W8A16Backend, wasm2: W8A8Backend & W8A16Backend, plain: (W8A8Backend & W8A16Backend) | null, js: Backend, ref: Backend, gRef: Float32Array | null, refW8A8: Float32Array | null): Runner[] {
   const { m, k, n } = shape;
   const out = new Float32Array(m * n);
   const rows: Runner[] = [];
@@ -180,7 +200,7 @@ function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: W8A8Backe
     rows.push({ name: 'reference backend (int8, float64 JS)', group: 'ours', kind: 'float', weightBytes: n * k, run: () => (ref.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) });
     rows.push({ name: 'JS fallback (js-packed)', group: 'ours', kind: 'float', weightBytes: n * k, run: () => (js.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) });
   }
-  const [wasmF32, wasmW8A8] = wasmRows('wasm', wasm, m, k, layer.weight, layer.bias, x, refW8A8);
+  const [wasmF32, wasmW8A8, wasmW8A16] = wasmRows('wasm', wasm, m, k, layer.weight, layer.bias, x, refW8A8);
   rows.push(wasmF32);
   if (layer.qg !== null && gRef !== null) {
     const gOut = new Float32Array(m * n);
@@ -194,7 +214,9 @@ function ourRunners(shape: Shape, layer: Layer, x: Float32Array, wasm: W8A8Backe
       ref: gRef,
     });
   }
-  rows.push(wasmW8A8, ...wasmRows('wasm 2 threads', wasm2, m, k, layer.weight, layer.bias, x, refW8A8));
+  rows.push(wasmW8A8, wasmW8A16, ...wasmRows('wasm 2 threads', wasm2, m, k, layer.weight, layer.bias, x, refW8A8));
+  // Where the runtime has relaxed SIMD, the plain SIMD128 build (what Node 20 runs) beside it.
+  if (plain !== null) rows.push(...wasmRows('wasm plain SIMD128', plain, m, k, layer.weight, layer.bias, x, refW8A8).slice(0, 2));
   return rows;
 }
 
@@ -332,11 +354,15 @@ function fmt(v: number | null, digits: number): string {
   return v === null ? '-' : v.toFixed(digits);
 }
 
+/** The bare read loop's GB/s (bench/machine.ts): M = 1 rows print their GB/s as a share of it. */
+let readGBs = 0;
+
 function printTable(title: string, rows: RowResult[]): void {
   console.log(`\n${title}`);
-  const header = ['row', 'runtime', 'ms (median)', 'cpu ms', 'GFLOP/s', 'GB/s', 'x naive f32', 'rel err', 'check'];
+  const header = ['row', 'runtime', 'ms (median)', 'cpu ms', 'GFLOP/s', 'GB/s', '% of read bw', 'x naive f32', 'rel err', 'check'];
   const withNote = (r: RowResult) => (r.note === undefined ? r.check : `${r.check}; ${r.note}`);
-  const lines = rows.map((r) => [r.name, r.group, fmt(r.ms, 3), fmt(r.cpuMs, 3), fmt(r.gflops, 2), fmt(r.gbs, 2), r.vsBaseline === null ? '-' : `${r.vsBaseline.toFixed(2)}x`, r.relErr === null ? '-' : r.relErr.toExponential(1), withNote(r)]);
+  const share = (r: RowResult) => (r.gbs === null || readGBs === 0 ? '-' : `${((100 * r.gbs) / readGBs).toFixed(0)}%`);
+  const lines = rows.map((r) => [r.name, r.group, fmt(r.ms, 3), fmt(r.cpuMs, 3), fmt(r.gflops, 2), fmt(r.gbs, 2), share(r), r.vsBaseline === null ? '-' : `${r.vsBaseline.toFixed(2)}x`, r.relErr === null ? '-' : r.relErr.toExponential(1), withNote(r)]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   console.log(line(header));
@@ -348,9 +374,13 @@ function printTable(title: string, rows: RowResult[]): void {
 const HAS_OWN_ROWS = ['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference', 'gpujs'];
 
 async function main(): Promise<void> {
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavgStart: loadavg() };
-  console.log(`int8-linear bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadavgStart.map((l) => l.toFixed(2)).join(' ')}`);
+  const described: Machine = await describeMachine();
+  readGBs = described.readGBs;
+  const machine = { ...described, node: process.version, loadavgStart: loadavg() };
+  console.log(`int8-linear bench: ${machineLine(described)}; load average ${machine.loadavgStart.map((l) => l.toFixed(2)).join(' ')}`);
   const wasm = await createWasmBackend();
+  const plain = relaxedSimdSupported() ? await createWasmBackend({ relaxed: false }) : null;
+  console.log(`wasm backend mode: ${wasm.mode}${plain === null ? '' : `, plain build beside it: ${plain.mode}`}`);
   const wasm2 = await createThreadedWasmBackend({ threads: 2 });
   const js = createJsBackend();
   const ref = createReferenceBackend();
@@ -377,7 +407,7 @@ async function main(): Promise<void> {
       referenceLinear({ x, m, weight: layerKernelWeight(layer.qg), bias: layer.bias, out: gRef });
     }
     const runners = [
-      ...ourRunners(shape, layer, x, wasm, wasm2, js, ref, gRef, refW8A8),
+      ...ourRunners(shape, layer, x, wasm, wasm2, plain, js, ref, gRef, refW8A8),
       ...others.map((b): Runner => {
         const out = new Float32Array(m * n);
         return { name: `${b.name} (${b.mode}) W8A32 per-channel`, group: 'ours', kind: 'float', weightBytes: n * k, run: () => (b.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) };
@@ -392,8 +422,9 @@ async function main(): Promise<void> {
     for (const note of notes) console.log(`  note: ${note}`);
   }
 
-  const cold = flag('--no-cold') ? null : await coldCase(wasm, wasm2, peers);
+  const cold = flag('--no-cold') ? null : await coldCase(wasm, wasm2, plain, peers);
   wasm.dispose();
+  plain?.dispose();
   wasm2.dispose();
   for (const gpu of gpus) gpu.dispose();
   for (const b of others) b.dispose();
@@ -405,7 +436,7 @@ async function main(): Promise<void> {
 }
 
 /** 1x4096x4096 rotating 4 layers (64 MiB int8, 256 MiB float32): every run reads its weights from DRAM. */
-async function coldCase(wasm: W8A8Backend, wasm2: W8A8Backend, peers: Awaited<ReturnType<typeof loadPeers>>) {
+async function coldCase(wasm: W8A8Backend & W8A16Backend, wasm2: W8A8Backend & W8A16Backend, plain: (W8A8Backend & W8A16Backend) | null, peers: Awaited<ReturnType<typeof loadPeers>>) {
   const shape = { m: 1, k: 4096, n: 4096 };
   const layers = [0, 1, 2, 3].map((i) => makeLayer(shape.k, shape.n, 5000 + i));
   const x = uniform_(Tensor.zeros([1, shape.k], 'float32'), -1, 1, new Generator(99)).data;
@@ -420,6 +451,7 @@ async function coldCase(wasm: W8A8Backend, wasm2: W8A8Backend, peers: Awaited<Re
     const ours: Runner[] = [
       ...wasmRows('wasm', wasm, 1, shape.k, layer.weight, layer.bias, x, null),
       ...wasmRows('wasm 2 threads', wasm2, 1, shape.k, layer.weight, layer.bias, x, null),
+      ...(plain === null ? [] : wasmRows('wasm plain SIMD128', plain, 1, shape.k, layer.weight, layer.bias, x, null).slice(0, 2)),
     ];
     const peerRows = (await peerRunners(shape, layer, x, peers, notes, null)).filter((r) => r.name.startsWith('Gemm') || r.name.includes('W8A8'));
     perLayer.push([...ours, ...peerRows]);

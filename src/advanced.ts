@@ -12,20 +12,22 @@ export { TENSOR_KEYS, tensorName, layerOf } from './format/names.js';
 export type { TensorKey } from './format/names.js';
 export { roundHalfEven } from './format/round.js';
 export { numel, DTYPE_BYTES } from './tensor.js';
-export { quantizeActivations } from './quant/activations.js';
-export type { QuantizedActivations } from './quant/activations.js';
-export { referenceLinear, referenceLinearF32, referenceLinearW8A8 } from './kernels/reference.js';
+export { quantizeActivations, quantizeActivationsInt16 } from './quant/activations.js';
+export type { QuantizedActivations, QuantizedActivationsInt16 } from './quant/activations.js';
+export { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, W8A16_RUN } from './kernels/reference.js';
 export {
   isAsyncBackend,
   hasW8A8,
+  hasW8A16,
   isCachingBackend,
   isResidentBackend,
   runLinearAsync,
   runLinearW8A8,
+  runLinearW8A16,
   checkCanRun,
   releaseWeight,
   adoptWeight,
   readWeightValues,
 } from './kernels/dispatch.js';
-export type { LinearArgs, LinearW8A8Args } from './kernels/types.js';
+export type { LinearArgs, LinearW8A16Args, LinearW8A8Args } from './kernels/types.js';
 export { layerKernelWeight } from './nn/quantized-linear.js';

@@ -23,10 +23,10 @@ export { roundHalfEven } from './format/round.js';
 export { sqnr, maxAbsError, meanAbsError } from './quant/metrics.js';
 export { createReferenceBackend } from './kernels/reference.js';
 export { createJsBackend } from './kernels/js-packed.js';
-export { createWasmBackend, wasmSimdSupported } from './kernels/wasm/backend.js';
+export { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/backend.js';
 export type { WasmBackend, WasmBackendOptions } from './kernels/wasm/backend.js';
 export { availableBackends } from './kernels/available.js';
-export type { Backend, AsyncBackend, W8A8Backend, CachingBackend, ResidentBackend } from './kernels/types.js';
+export type { Backend, AsyncBackend, W8A8Backend, W8A16Backend, CachingBackend, ResidentBackend } from './kernels/types.js';
 export {
   readSafetensors,
   writeSafetensors,

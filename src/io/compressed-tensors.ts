@@ -702,6 +702,29 @@ function packedShape(t: Tensor | undefined, name: string): [number, number] {
   return [out, inF];
 }
 
+/**
+ * The same tensors with every pack-quantized layer (`<name>.weight_packed` + `<name>.weight_shape`)
+ * rewritten in the int-quantized layout (`<name>.weight` int8 (out, in)), for code that reads int8
+ * layers by name (the GGUF writer). Other tensors are passed through; the input is not changed.
+ *
+ * Shape: per layer, weight_packed (out, ceil(in / 4)) int32 + weight_shape (2,) -> weight (out, in) int8.
+ *
+ * Example:
+ *   const { tensors } = readSafetensors(bytes);            // a pack-quantized checkpoint
+ *   unpackedLayers(tensors)['fc.weight'].shape;            // [out, in], int8
+ */
+export function unpackedLayers(tensors: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  const used = new Set<string>();
+  for (const key of Object.keys(tensors)) {
+    if (key !== 'weight_packed' && !key.endsWith('.weight_packed')) continue;
+    const layer = key.slice(0, Math.max(0, key.length - '.weight_packed'.length));
+    out[compressedTensorsNames(layer).weight] = int8Weight(tensors, layer, used);
+  }
+  for (const key of Object.keys(tensors)) if (!used.has(key)) out[key] = tensors[key];
+  return out;
+}
+
 /** The int8 (out, in) weight of layer `name`, from `weight` (int-quantized) or `weight_packed` + `weight_shape` (pack-quantized). */
 function int8Weight(tensors: Readonly<Record<string, Tensor>>, name: string, used: Set<string>): Tensor<'int8'> {
   const n = compressedTensorsNames(name);

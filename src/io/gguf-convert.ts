@@ -2,7 +2,7 @@ import { FormatError, QuantizationError, checkOptions, oneOf } from '../errors.j
 import { FORMATS, dequantizeBlocks } from '../format/formats.js';
 import { QK8_0, joinQ8_0, q8_0ScaleValue, quantizeRowsQ8_0, splitQ8_0 } from '../format/q8_0.js';
 import { Tensor, formatShape, numel, type DType } from '../tensor.js';
-import { compressedTensorsInfo, compressedTensorsNames, layerScheme, quantizationConfig } from './compressed-tensors.js';
+import { compressedTensorsInfo, compressedTensorsNames, layerScheme, quantizationConfig, unpackedLayers } from './compressed-tensors.js';
 import { GGML_TYPE, GGML_TYPES, readGguf, writeGguf, type GgufFile, type GgufScalar, type GgufScalarType, type GgufTensorSpec, type GgufValue } from './gguf.js';
 import { tensorBytes, tensorFromBytes } from './safetensors.js';
 
@@ -375,7 +375,9 @@ export function safetensorsToGguf(
     throw new FormatError(`safetensorsToGguf: ignore must be a function (layer name) => boolean, got ${typeof options.ignore}`);
   }
   const carried = metadata?.gguf === undefined ? null : parseGgufMetadataJson(metadata.gguf);
-  const tensors = carried?.names === 'hf' ? ggufNamed(input, carried.metadata) : input;
+  // pack-quantized layers (the library's default output) are read as int8 weights like int-quantized ones.
+  const unpacked = unpackedLayers(input);
+  const tensors = carried?.names === 'hf' ? ggufNamed(unpacked, carried.metadata) : unpacked;
   const kv = new Map<string, GgufValue>();
   const architecture = options.architecture ?? (carried?.metadata.get('general.architecture')?.value as string | undefined);
   if (architecture === undefined) {

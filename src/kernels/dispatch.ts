@@ -9,7 +9,7 @@
  * layer's only copy only if it is a `ResidentBackend`.
  */
 import { BackendError, describeValue } from '../errors.js';
-import type { AsyncBackend, Backend, CachingBackend, KernelWeight, LinearArgs, LinearW8A8Args, ResidentBackend, W8A8Backend } from './types.js';
+import type { AsyncBackend, Backend, CachingBackend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from './types.js';
 
 function has(backend: Backend, member: string): boolean {
   return typeof (backend as unknown as Record<string, unknown>)[member] === 'function';
@@ -81,6 +81,36 @@ export function runLinearW8A8(backend: Backend, args: LinearW8A8Args): void {
   backend.linearW8A8(args);
 }
 
+/**
+ * Whether the backend has a W8A16 forward (`linearW8A16`).
+ *
+ * Example:
+ *   hasW8A16(await createWasmBackend());   // true
+ */
+export function hasW8A16(backend: Backend): backend is W8A16Backend {
+  return has(backend, 'linearW8A16');
+}
+
+/**
+ * The W8A16 forward; a BackendError on a backend without one (checked first by `checkCanRun`).
+ *
+ * Shape: as `W8A16Backend.linearW8A16`.
+ *
+ * Example:
+ *   runLinearW8A16(backend, { xq, xScales, m, weight, bias: null, out });
+ */
+export function runLinearW8A16(backend: Backend, args: LinearW8A16Args): void {
+  if (!hasW8A16(backend)) throw noW8A16(backend, 'runLinearW8A16');
+  backend.linearW8A16(args);
+}
+
+function noW8A16(backend: Backend, caller: string): BackendError {
+  return new BackendError(
+    `${caller}: backend '${backend.name}' (${backend.mode}) has no W8A16 kernel (linearW8A16) ` +
+      `but this layer has activations='int16'; use a backend that has one, or activations: 'float32'`,
+  );
+}
+
 function noW8A8(backend: Backend, caller: string): BackendError {
   return new BackendError(
     `${caller}: backend '${backend.name}' (${backend.mode}) has no W8A8 kernel (linearW8A8) ` +
@@ -97,7 +127,7 @@ const CORE_METHODS = ['supports', 'linear'] as const;
  * Example:
  *   checkCanRun(wasm, weight, 'int8', 'QuantizedLinear.to', '4096x4096 channel layer');
  */
-export function checkCanRun(backend: Backend, weight: KernelWeight, activations: 'float32' | 'int8', caller: string, layer: string): void {
+export function checkCanRun(backend: Backend, weight: KernelWeight, activations: 'float32' | 'int8' | 'int16', caller: string, layer: string): void {
   const b = backend as unknown as Partial<Record<string, unknown>> | null;
   if (typeof b !== 'object' || b === null || typeof b.name !== 'string' || CORE_METHODS.some((m) => typeof b[m] !== 'function')) {
     throw new BackendError(
@@ -111,6 +141,7 @@ export function checkCanRun(backend: Backend, weight: KernelWeight, activations:
     );
   }
   if (activations === 'int8' && !hasW8A8(backend)) throw noW8A8(backend, caller);
+  if (activations === 'int16' && !hasW8A16(backend)) throw noW8A16(backend, caller);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { BackendError } from '../errors.js';
-import { CHUNK, ROWS, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from './packed.js';
-import type { KernelWeight, LinearArgs, LinearW8A8Args, ResidentBackend, W8A8Backend } from './types.js';
+import { CHUNK, ROWS, chunksPerRun, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from './packed.js';
+import { W8A16_RUN } from './reference.js';
+import type { KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from './types.js';
 
 interface JsPacked {
   readonly layout: PackedLayout;
@@ -12,7 +13,8 @@ interface JsPacked {
  * Creates the JS fallback backend, for runtimes without WebAssembly SIMD: the same packed layout as
  * the wasm kernel (`packed.ts`), read by plain typed-array loops that compute four output rows per
  * pass so each activation load serves four weights; float64 accumulation (JS numbers) for W8A32, and
- * for W8A8 exact integer sums with `referenceLinearW8A8`'s float32 formula (bit-exact with it).
+ * for W8A8 / W8A16 exact integer sums with the reference's float32 formula (bit-exact with
+ * `referenceLinearW8A8` / `referenceLinearW8A16`).
  * Packed weights are cached per weight object (a WeakMap: garbage-collected with the layer); after
  * `QuantizedLinear.to` (which calls `adopt`) the packed copy is the layer's only copy.
  *
@@ -22,7 +24,7 @@ interface JsPacked {
  *   const js = createJsBackend();
  *   qfc.to(js).forward(x);
  */
-export function createJsBackend(): ResidentBackend & W8A8Backend {
+export function createJsBackend(): ResidentBackend & W8A8Backend & W8A16Backend {
   /** Packed copies of weights seen in calls (a cache; `dispose` drops it). */
   let packedByWeight = new WeakMap<KernelWeight, JsPacked>();
   /** Weights adopted from layers: their only copy, so `dispose` keeps them (they go with the layer). */
@@ -49,28 +51,31 @@ export function createJsBackend(): ResidentBackend & W8A8Backend {
     const p = packedFor(weight);
     if (xPad.length < m * p.layout.kp) xPad = new Float32Array(m * p.layout.kp);
     padActivations(x, m, p.layout, xPad);
-    run(p, xPad, null, m, bias, out);
+    forward(p, xPad, null, m, bias, out, p.layout.cpg);
   }
 
-  function linearW8A8({ xq, xScales, m, weight, bias, out }: LinearW8A8Args): void {
+  /** W8A8 (`run` = a whole group) and W8A16 (`run` = W8A16_RUN columns): int16-padded x, exact integer runs. */
+  function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number): void {
     const p = packedFor(weight);
     if (xqPad.length < m * p.layout.kp) xqPad = new Int16Array(m * p.layout.kp);
     padActivations(xq, m, p.layout, xqPad);
-    run(p, xqPad, xScales, m, bias, out);
+    forward(p, xqPad, xScales, m, bias, out, chunksPerRun(p.layout, run));
   }
 
   /**
-   * Both forwards over padded activations `xp`: W8A32 when `xScales` is null (float64 sums, the scale
-   * once per group), else W8A8 (exact integer sums, then referenceLinearW8A8's float32 formula step
-   * for step). Block outer, x rows inner: a 4-row block (4·kp bytes) stays in cache for every row.
+   * The forwards over padded activations `xp`: W8A32 when `xScales` is null (float64 sums, the scale
+   * once per group), else W8A8 / W8A16 (exact integer sums over runs of `flush` chunks of each group,
+   * then the reference's float32 formula step for step). Block outer, x rows inner: a 4-row block
+   * (4·kp bytes) stays in cache for every row.
    */
-  function run(
+  function forward(
     { layout, values: v, scales: s }: JsPacked,
     xp: Float32Array | Int16Array,
     xScales: Float32Array | null,
     m: number,
     bias: Float32Array | null,
     out: Float32Array,
+    flush: number,
   ): void {
     const { n, kp, nb, groups, cpg } = layout;
     const f = Math.fround;
@@ -82,19 +87,21 @@ export function createJsBackend(): ResidentBackend & W8A8Backend {
         const xr = r * kp;
         let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
         for (let g = 0; g < groups; g++) {
-          groupDots(v, wb, xp, xr, g * cpg, (g + 1) * cpg, acc);
           const sg = sb + g * ROWS;
-          if (xScales === null) {
-            t0 += acc[0] * s[sg];
-            t1 += acc[1] * s[sg + 1];
-            t2 += acc[2] * s[sg + 2];
-            t3 += acc[3] * s[sg + 3];
-          } else {
-            const sx = xScales[r];
-            t0 = f(t0 + f(f(acc[0]) * f(sx * s[sg])));
-            t1 = f(t1 + f(f(acc[1]) * f(sx * s[sg + 1])));
-            t2 = f(t2 + f(f(acc[2]) * f(sx * s[sg + 2])));
-            t3 = f(t3 + f(f(acc[3]) * f(sx * s[sg + 3])));
+          for (let c0 = g * cpg; c0 < (g + 1) * cpg; c0 += flush) {
+            groupDots(v, wb, xp, xr, c0, Math.min(c0 + flush, (g + 1) * cpg), acc);
+            if (xScales === null) {
+              t0 += acc[0] * s[sg];
+              t1 += acc[1] * s[sg + 1];
+              t2 += acc[2] * s[sg + 2];
+              t3 += acc[3] * s[sg + 3];
+            } else {
+              const sx = xScales[r];
+              t0 = f(t0 + f(f(acc[0]) * f(sx * s[sg])));
+              t1 = f(t1 + f(f(acc[1]) * f(sx * s[sg + 1])));
+              t2 = f(t2 + f(f(acc[2]) * f(sx * s[sg + 2])));
+              t3 = f(t3 + f(f(acc[3]) * f(sx * s[sg + 3])));
+            }
           }
         }
         store(out, r * n, o, n, bias, xScales !== null, t0, t1, t2, t3);
@@ -107,7 +114,8 @@ export function createJsBackend(): ResidentBackend & W8A8Backend {
     mode: 'js-float64',
     supports: () => true,
     linear,
-    linearW8A8,
+    linearW8A8: (args) => integerActivations(args, args.weight.groupSize),
+    linearW8A16: (args) => integerActivations(args, W8A16_RUN),
     adopt(weight): void {
       adopted.set(weight, packedFor(weight));
       packedByWeight.delete(weight);

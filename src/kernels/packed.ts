@@ -107,11 +107,20 @@ export function unpackValues(layout: PackedLayout, values: Int8Array, into: Int8
 }
 
 /**
+ * Chunks of 16 padded columns per exact integer sum when the integer forwards sum `run` columns at a
+ * time from each group's start (W8A8: a whole group; W8A16: W8A16_RUN): a group's padding is at its
+ * end, so runs of padded chunks cover the same columns as the reference's runs.
+ */
+export function chunksPerRun(layout: PackedLayout, run: number): number {
+  return Math.min(layout.cpg, Math.ceil(run / CHUNK));
+}
+
+/**
  * Copies activations `x` (m, k) into `dst` (m, kp) with the layout's group padding (zeros). `dst`
- * may be a Float32Array (W8A32) or an Int16Array (W8A8, int8 values widened).
+ * may be a Float32Array (W8A32) or an Int16Array (W8A8, int8 values widened; W8A16).
  */
 export function padActivations(
-  x: Float32Array | Int8Array,
+  x: Float32Array | Int8Array | Int16Array,
   m: number,
   layout: PackedLayout,
   dst: Float32Array | Int16Array,

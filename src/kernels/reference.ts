@@ -1,4 +1,4 @@
-import type { LinearArgs, LinearW8A8Args, W8A8Backend } from './types.js';
+import type { LinearArgs, LinearW8A16Args, LinearW8A8Args, W8A16Backend, W8A8Backend } from './types.js';
 
 /**
  * The spec of the quantized forward: plain loops, float64 accumulation, the scale applied once per
@@ -51,7 +51,36 @@ export function referenceLinear(args: LinearArgs): void {
  *   referenceLinearW8A8({ xq, xScales, m, weight: layerKernelWeight(layer), bias: null, out: new Float32Array(m * n) });
  */
 export function referenceLinearW8A8(args: LinearW8A8Args): void {
-  const { xq, xScales, m, weight, bias, out } = args;
+  integerActivations(args, args.weight.groupSize);
+}
+
+/**
+ * Columns per exact integer sum of the W8A16 forward: |int16 · int8| <= 2^15 · 2^7 = 2^22, so a sum of
+ * 256 such products stays within 2^30 and the SIMD kernels' int32 lanes are exact.
+ */
+export const W8A16_RUN = 256;
+
+/**
+ * The spec of the W8A16 forward (activations quantized per token to int16 by
+ * `quantizeActivationsInt16`): as `referenceLinearW8A8`, except that each group's columns are summed
+ * in runs of `W8A16_RUN` = 256 from the group's start (the last run of a group may be shorter), each
+ * run's exact integer sum then taking the float32 step:
+ *
+ *   total = 0;  for each group g, each run j of g:  total = fround(total + fround(fround(acc_gj) · fround(s_x · s_w[g])))
+ *   y = fround(total + (bias ?? 0))
+ *
+ * Shape: xq (m, k) int16, xScales (m), weight (n, k) -> out (m, n).
+ *
+ * Example:
+ *   const { xq, xScales } = quantizeActivationsInt16(x, m, k);
+ *   referenceLinearW8A16({ xq, xScales, m, weight: layer.packed, bias: null, out: new Float32Array(m * n) });
+ */
+export function referenceLinearW8A16(args: LinearW8A16Args): void {
+  integerActivations(args, W8A16_RUN);
+}
+
+/** W8A8 and W8A16: exact integer sums over runs of `run` columns of each group, then the float32 steps. */
+function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number): void {
   const { n, k, values, scales, groupSize } = weight;
   const groups = k / groupSize;
   const f = Math.fround;
@@ -62,10 +91,13 @@ export function referenceLinearW8A8(args: LinearW8A8Args): void {
       const wBase = o * k;
       let total = 0;
       for (let g = 0; g < groups; g++) {
-        const start = g * groupSize;
-        let acc = 0;
-        for (let i = start; i < start + groupSize; i++) acc += xq[xBase + i] * values[wBase + i];
-        total = f(total + f(f(acc) * f(sx * scales[o * groups + g])));
+        const sxs = f(sx * scales[o * groups + g]);
+        const end = (g + 1) * groupSize;
+        for (let start = g * groupSize; start < end; start += run) {
+          let acc = 0;
+          for (let i = start; i < Math.min(start + run, end); i++) acc += xq[xBase + i] * values[wBase + i];
+          total = f(total + f(f(acc) * sxs));
+        }
       }
       out[r * n + o] = f(total + (bias === null ? 0 : bias[o]));
     }
@@ -102,7 +134,7 @@ export function referenceLinearF32(
 }
 
 /**
- * Creates the reference backend: `referenceLinear` and `referenceLinearW8A8` as a `Backend`, the one
+ * Creates the reference backend: `referenceLinear`, `referenceLinearW8A8` and `referenceLinearW8A16` as a `Backend`, the one
  * every layer starts on (stateless: `dispose` does nothing).
  *
  * Shape: as `Backend.linear`: x (m, k) -> out (m, n).
@@ -110,13 +142,14 @@ export function referenceLinearF32(
  * Example:
  *   qfc.to(createReferenceBackend()).forward(x);
  */
-export function createReferenceBackend(): W8A8Backend {
+export function createReferenceBackend(): W8A8Backend & W8A16Backend {
   return {
     name: 'reference',
     mode: 'js-float64',
     supports: () => true,
     linear: referenceLinear,
     linearW8A8: referenceLinearW8A8,
+    linearW8A16: referenceLinearW8A16,
     dispose: () => undefined,
   };
 }

@@ -1,7 +1,7 @@
 import { createJsBackend } from './js-packed.js';
 import { createReferenceBackend } from './reference.js';
 import type { Backend } from './types.js';
-import { createWasmBackend, wasmSimdSupported } from './wasm/backend.js';
+import { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from './wasm/backend.js';
 
 /**
  * One configuration of a backend that the conformance suite and the benchmark run (a gpu.js mode,
@@ -49,6 +49,8 @@ export function variantsOf(factory: BackendFactory): readonly BackendVariant[] {
 }
 
 const NO_SIMD = 'this runtime has no WebAssembly SIMD128';
+/** @internal Why the plain-SIMD128 variant is not tested separately: without relaxed SIMD it is the default build. */
+export const NO_RELAXED = 'no relaxed SIMD here: the default build is the plain SIMD128 one';
 
 /** The reference backend: the spec, always available, always last. */
 export const REFERENCE_FACTORY: BackendFactory = {
@@ -63,7 +65,17 @@ export const REFERENCE_FACTORY: BackendFactory = {
  * kernel, the JS fallback over the same packed layout, the reference.
  */
 export const MAIN_BACKENDS: readonly BackendFactory[] = [
-  { name: 'wasm-simd', unavailable: () => (wasmSimdSupported() ? null : NO_SIMD), create: () => createWasmBackend(), accumulation: 'float32' },
+  {
+    name: 'wasm-simd',
+    unavailable: () => (wasmSimdSupported() ? null : NO_SIMD),
+    create: () => createWasmBackend(),
+    accumulation: 'float32',
+    // Where relaxed SIMD exists (Node >= 22) the default runs the relaxed build: the plain one beside it.
+    variants: [
+      { label: 'wasm-simd', unavailable: () => (wasmSimdSupported() ? null : NO_SIMD), create: () => createWasmBackend() },
+      { label: 'wasm-simd plain', unavailable: () => (relaxedSimdSupported() ? null : NO_RELAXED), create: () => createWasmBackend({ relaxed: false }) },
+    ],
+  },
   { name: 'js-packed', unavailable: () => null, create: createJsBackend, accumulation: 'float64' },
   REFERENCE_FACTORY,
 ];

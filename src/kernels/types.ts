@@ -118,3 +118,31 @@ export interface ResidentBackend extends CachingBackend {
   /** Writes the int8 values of an adopted weight into `into`; works after `dispose()`, so a layer can always move out. */
   readValues(weight: KernelWeight, into: Int8Array): void;
 }
+
+/**
+ * One call of the W8A16 linear (activations quantized per token to int16, see
+ * `quantizeActivationsInt16`): as `LinearW8A8Args` with int16 `xq`; the exact formula is
+ * `referenceLinearW8A16`'s (exact integer sums over runs of `W8A16_RUN` columns of each group).
+ */
+export interface LinearW8A16Args {
+  /** int16 activations, (m, k) row-major. */
+  readonly xq: Int16Array;
+  /** float32 per-row activation scales, (m). */
+  readonly xScales: Float32Array;
+  readonly m: number;
+  readonly weight: KernelWeight;
+  readonly bias: Float32Array | null;
+  readonly out: Float32Array;
+}
+
+/**
+ * A backend with a W8A16 forward (int16 activations per token; `activations: 'int16'`).
+ *
+ * Shape: `linearW8A16` writes out (m, n) from xq (m, k) int16, xScales (m).
+ *
+ * Example:
+ *   hasW8A16(wasm) && wasm.linearW8A16({ xq, xScales, m, weight, bias: null, out });
+ */
+export interface W8A16Backend extends Backend {
+  linearW8A16(args: LinearW8A16Args): void;
+}

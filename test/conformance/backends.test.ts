@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableBackends } from '../../src/kernels/available.js';
 import { BackendError } from '../../src/errors.js';
-import { hasW8A8, isAsyncBackend, releaseWeight, runLinearAsync, runLinearW8A8 } from '../../src/kernels/dispatch.js';
-import { referenceLinear, referenceLinearW8A8 } from '../../src/kernels/reference.js';
+import { hasW8A16, hasW8A8, isAsyncBackend, releaseWeight, runLinearAsync, runLinearW8A16, runLinearW8A8 } from '../../src/kernels/dispatch.js';
+import { referenceLinear, referenceLinearW8A16, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../../src/kernels/types.js';
 import { wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
-import { quantizeActivations } from '../../src/quant/activations.js';
+import { quantizeActivations, quantizeActivationsInt16 } from '../../src/quant/activations.js';
 import { VARIANTS, type RegisteredVariant } from './registry.js';
 import { CONFORMANCE_CASES, caseData, caseLabel } from './shapes.js';
 import { expectBitExact, expectWithin, float32AccumulationLimit } from './tolerance.js';
@@ -117,6 +117,47 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
     const alt = new Int8Array(k).map((_, i) => (i % 2 === 0 ? 127 : -128));
     runLinearW8A8(backend, { xq: alt, xScales: new Float32Array([0.5]), m: 1, weight, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(131072));
+  });
+
+  it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A16 %s: bit-exact with referenceLinearW8A16 (a BackendError where it has no W8A16 kernel)', (name, c) => {
+    if (!hasW8A16(backend)) {
+      const weight: KernelWeight = { n: c.n, k: c.k, values: new Int8Array(c.n * c.k), scales: new Float32Array(c.n), groupSize: c.k };
+      const out = new Float32Array(c.m * c.n);
+      expect(() => runLinearW8A16(backend, { xq: new Int16Array(c.m * c.k), xScales: new Float32Array(c.m), m: c.m, weight, bias: null, out })).toThrow(BackendError);
+      return;
+    }
+    const { weight, x, bias } = caseData(c);
+    const { xq, xScales } = quantizeActivationsInt16(x, c.m, c.k);
+    for (const b of [bias, null]) {
+      const expected = new Float32Array(c.m * c.n);
+      referenceLinearW8A16({ xq, xScales, m: c.m, weight, bias: b, out: expected });
+      const out = new Float32Array(c.m * c.n).fill(Number.NaN);
+      runLinearW8A16(backend, { xq, xScales, m: c.m, weight, bias: b, out });
+      expectBitExact(`${label} W8A16 ${name} bias=${b !== null}`, out, expected);
+    }
+    releaseWeight(backend, weight);
+  });
+
+  it.skipIf(skip !== null)('W8A16 (where there is a kernel): sums past int32 are exact through runs of 256 (4096 products of -32768 · -128 = 2^34; groups of 1000), and extremes at M = 5', () => {
+    // -32768 · -128 = 2^22 per product: 4096 of them are 2^34, past int32; runs of 256 are 2^30 each.
+    if (!hasW8A16(backend)) return;
+    const n = 5;
+    for (const [k, groupSize] of [[4096, 4096], [3000, 1000]] as const) {
+      const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n * (k / groupSize)).fill(1), groupSize };
+      const out = new Float32Array(n);
+      runLinearW8A16(backend, { xq: new Int16Array(k).fill(-32768), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
+      expect(Array.from(out)).toEqual(new Array(n).fill(k * 2 ** 22));
+    }
+    const k = 1024;
+    const m = 5;
+    const weight: KernelWeight = { n, k, values: new Int8Array(n * k).map((_, i) => (i % 3 === 0 ? 127 : -128)), scales: new Float32Array(n).fill(0.25), groupSize: k };
+    const xq = new Int16Array(m * k).map((_, i) => (i % 2 === 0 ? 32767 : -32768));
+    const xScales = new Float32Array(m).fill(2 ** -10);
+    const expected = new Float32Array(m * n);
+    referenceLinearW8A16({ xq, xScales, m, weight, bias: null, out: expected });
+    const out = new Float32Array(m * n).fill(Number.NaN);
+    runLinearW8A16(backend, { xq, xScales, m, weight, bias: null, out });
+    expectBitExact(`${label} W8A16 extremes`, out, expected);
   });
 
   it.skipIf(skip !== null)('W8A32: K = 13 (not a multiple of 4 or 16), M = 1, N = 7 (not a multiple of 4), exact small integers', async () => {

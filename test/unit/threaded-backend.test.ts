@@ -4,12 +4,15 @@ import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } from '../../src/index.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
-import { createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/backend.js';
+import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../../src/kernels/wasm/backend.js';
 import { availableBackends as mainBackends } from '../../src/kernels/available.js';
 import { availableBackends, createThreadedWasmBackend, MIN_THREADED_MACS, type ThreadedWasmBackend } from '../../src/node.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { expectBitExact, expectWithin } from '../helpers/compare.js';
 import { float32AccumulationLimit } from '../conformance/tolerance.js';
+
+/** The mode's build part: the relaxed-SIMD kernel runs by default where the runtime has it (Node >= 22). */
+const RELAXED = relaxedSimdSupported() ? '-relaxed' : '';
 
 /**
  * The threaded wasm backend runs the single-thread backend's kernels over slices of the row blocks,
@@ -140,7 +143,7 @@ describe('availableBackends of int8-linear/node', () => {
     const main = await mainBackends();
     const cores = availableParallelism();
     expect(all.map((b) => b.name)).toEqual(cores >= 2 ? ['wasm-simd-threads', ...main.map((b) => b.name)] : main.map((b) => b.name));
-    if (cores >= 2) expect(all[0].mode).toBe(`wasm-simd128-threads${Math.min(2, cores)}`);
+    if (cores >= 2) expect(all[0].mode).toBe(`wasm-simd128${RELAXED}-threads${Math.min(2, cores)}`);
     const gen = new Generator(3);
     const layer = QuantizedLinear.fromLinear(new Linear(64, 9, { generator: gen }));
     const x = uniform_(Tensor.zeros([2, 64], 'float32'), -1, 1, gen);
@@ -154,14 +157,14 @@ describe('availableBackends of int8-linear/node', () => {
 
 describe('createThreadedWasmBackend: options, mode, lifetime', () => {
   it('reports its name, mode and threads', () => {
-    expect([forced.name, forced.mode, forced.threads]).toEqual(['wasm-simd-threads', 'wasm-simd128-threads2', 2]);
-    expect([three.mode, three.threads]).toEqual(['wasm-simd128-threads3', 3]);
+    expect([forced.name, forced.mode, forced.threads]).toEqual(['wasm-simd-threads', `wasm-simd128${RELAXED}-threads2`, 2]);
+    expect([three.mode, three.threads]).toEqual([`wasm-simd128${RELAXED}-threads3`, 3]);
   });
 
   it('defaults to 2 threads, or 1 where the machine has one core', async () => {
     const b = await createThreadedWasmBackend();
     expect(b.threads).toBe(Math.min(2, availableParallelism()));
-    expect(b.mode).toBe(`wasm-simd128-threads${b.threads}`);
+    expect(b.mode).toBe(`wasm-simd128${RELAXED}-threads${b.threads}`);
     b.dispose();
     await b.exited;
   });

@@ -3,12 +3,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendError, Linear, QuantizationError, QuantizedLinear, Tensor, Generator, uniform_ } from '../../src/index.js';
 import { createJsBackend } from '../../src/kernels/js-packed.js';
 import { CHUNK, ROWS, packWeight, packedLayout, padActivations } from '../../src/kernels/packed.js';
-import { createReferenceBackend, referenceLinearW8A8 } from '../../src/kernels/reference.js';
+import { createReferenceBackend, referenceLinearW8A16, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
 import { availableBackends } from '../../src/kernels/available.js';
 import { WASM_MAX_K, createWasmBackend, wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
 import { WasmHeap } from '../../src/kernels/wasm/heap.js';
-import { quantizeActivations } from '../../src/quant/activations.js';
+import { quantizeActivations, quantizeActivationsInt16 } from '../../src/quant/activations.js';
 
 describe('packed layout', () => {
   it('puts weight (o, i) of group g at block o/4, chunk, row o%4, and pads groups and rows with zeros', () => {
@@ -87,6 +87,47 @@ describe('quantizeActivations (torchao per-token formula)', () => {
   });
 });
 
+describe('quantizeActivationsInt16 (the per-token formula with the int16 range)', () => {
+  it('the docstring example: s = fround(absmax / 32767.5), -32767.5 rounds half to even', () => {
+    const { xq, xScales } = quantizeActivationsInt16(new Float32Array([0.5, -1, 2, 0]), 2, 2);
+    expect(Array.from(xScales)).toEqual([Math.fround(1 / 32767.5), Math.fround(2 / 32767.5)]);
+    expect(Array.from(xq)).toEqual([16384, -32768, 32767, 0]);
+  });
+  it('an all-zero row gets scale EPS and zeros, and a NaN is a QuantizationError naming its place', () => {
+    const { xq, xScales } = quantizeActivationsInt16(new Float32Array(4), 1, 4);
+    expect(xScales[0]).toBe(2 ** -23);
+    expect(Array.from(xq)).toEqual([0, 0, 0, 0]);
+    expect(() => quantizeActivationsInt16(new Float32Array([0, 1, Number.NaN, 2]), 2, 2)).toThrow(/quantizeActivationsInt16: .*NaN at \[1, 0\]/);
+    expect(() => quantizeActivationsInt16(new Float32Array([-Infinity]), 1, 1)).toThrow(QuantizationError);
+  });
+});
+
+describe('referenceLinearW8A16', () => {
+  it('sums each run of 256 columns exactly, then in float32: run 0 = 2^24 + 1 rounds to 2^24, and so does 2^24 + run 1 (= 1)', () => {
+    // One group of 257 columns: 16 products 2^14 · 2^6 = 2^20 and one 1 · 1 in run 0, one 1 · 1 in run 1.
+    // One exact sum of the whole group would be 2^24 + 2, a float32; by runs it is fround(fround(2^24 + 1) + 1) = 2^24.
+    const k = 257;
+    const xq = new Int16Array(k);
+    const values = new Int8Array(k);
+    for (let i = 0; i < 16; i++) [xq[i], values[i]] = [2 ** 14, 2 ** 6];
+    [xq[100], values[100], xq[256], values[256]] = [1, 1, 1, 1];
+    const out = new Float32Array(1);
+    referenceLinearW8A16({ xq, xScales: new Float32Array([1]), m: 1, weight: { n: 1, k, values, scales: new Float32Array([1]), groupSize: k }, bias: null, out });
+    expect(out[0]).toBe(2 ** 24);
+  });
+  it('equals referenceLinearW8A8 when every group has at most 256 columns and x fits int8', () => {
+    const k = 512;
+    const xq8 = new Int8Array(k).map((_, i) => ((i * 29) % 256) - 128);
+    const values = new Int8Array(2 * k).map((_, i) => ((i * 53) % 255) - 127);
+    const weight = { n: 2, k, values, scales: new Float32Array([0.5, 0.25, 0.125, 2]), groupSize: 256 };
+    const a = new Float32Array(2);
+    const b = new Float32Array(2);
+    referenceLinearW8A8({ xq: xq8, xScales: new Float32Array([0.01]), m: 1, weight, bias: null, out: a });
+    referenceLinearW8A16({ xq: Int16Array.from(xq8), xScales: new Float32Array([0.01]), m: 1, weight, bias: null, out: b });
+    expect(Array.from(b)).toEqual(Array.from(a));
+  });
+});
+
 describe('referenceLinearW8A8', () => {
   it('a hand-computed case: acc = 127·-128 + -128·-128 + 5·3 = 143; y = 143 · (0.5 · 0.25) + 1', () => {
     const out = new Float32Array(1);
@@ -133,6 +174,25 @@ describe('QuantizedLinear with the fast backends', () => {
     referenceLinearW8A8({ xq, xScales, m: 3, weight: layerKernelWeight(q8), bias: q8.bias!.data, out: expected });
     expect(Array.from(onWasm)).toEqual(Array.from(expected));
     wasm.dispose();
+  });
+
+  it("activations: 'int16' runs W8A16, bit-exact with referenceLinearW8A16 on wasm, and shows in toString", async () => {
+    const wasm = await createWasmBackend();
+    const q16 = QuantizedLinear.fromLinear(linear, { granularity: 'group', groupSize: 64, activations: 'int16' });
+    expect(String(q16)).toContain(', activations=int16, backend=reference');
+    const onRef = q16.forward(x).data.slice();
+    const onWasm = q16.to(wasm).forward(x).data;
+    const { xq, xScales } = quantizeActivationsInt16(x.data as Float32Array, 3, 256);
+    const expected = new Float32Array(3 * 96);
+    referenceLinearW8A16({ xq, xScales, m: 3, weight: layerKernelWeight(q16), bias: q16.bias!.data, out: expected });
+    expect(Array.from(onRef)).toEqual(Array.from(expected));
+    expect(Array.from(onWasm)).toEqual(Array.from(expected));
+    wasm.dispose();
+  });
+
+  it("W8A16 on a backend without linearW8A16 is a BackendError that says what to do", () => {
+    const { linearW8A16: _, ...noW8A16 } = createReferenceBackend();
+    expect(() => QuantizedLinear.fromLinear(linear, { activations: 'int16' }).to(noW8A16)).toThrow(/no W8A16 kernel \(linearW8A16\).*activations='int16'.*activations: 'float32'/);
   });
 
   it("W8A8 on a backend without linearW8A8 is a BackendError that says what to do", () => {

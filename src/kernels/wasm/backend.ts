@@ -1,36 +1,11 @@
 import { BackendError, checkOptions } from '../../errors.js';
-import { CHUNK, ROWS, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
-import type { KernelWeight, LinearArgs, LinearW8A8Args, ResidentBackend, W8A8Backend } from '../types.js';
+import { chunksPerRun, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
+import { W8A16_RUN } from '../reference.js';
+import type { KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from '../types.js';
+import { runBlocks, type KernelCall, type KernelExports } from './chunks.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
+import { KERNEL_RELAXED_WASM_BASE64 } from './generated/kernel-relaxed-bytes.js';
 import { WasmHeap, WASM32_MAX_BYTES } from './heap.js';
-
-/** The kernel's exports (see kernel.wat). Pointers are byte offsets into the memory; `os` is the out row stride in bytes. */
-export interface KernelExports {
-  linear_f32(w: number, s: number, x: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number, os: number): void;
-  linear_i8(w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, panel: number, scratch: number, os: number): void;
-}
-
-/**
- * One kernel call over the row blocks [0, nb) of a packed weight: pointers into the backend's
- * memory, and `threads` scratch areas of `scratchBytes` each at `scratch` (thread t uses the t-th).
- * `op` 1 is `linear_f32` (W8A32, `xScales` unused), 2 is `linear_i8` (W8A8).
- */
-export interface KernelCall {
-  op: 1 | 2;
-  w: number;
-  s: number;
-  x: number;
-  xScales: number;
-  out: number;
-  bias: number;
-  m: number;
-  nb: number;
-  groups: number;
-  cpg: number;
-  panel: number;
-  scratch: number;
-  scratchBytes: number;
-}
 
 /**
  * How a backend runs its kernel calls: on the calling thread (`createWasmBackend`), or split over
@@ -42,24 +17,6 @@ export interface KernelDispatch {
   run(call: KernelCall): void;
   /** Stops what the dispatch started (workers); the kernel is not called again. */
   dispose(): void;
-}
-
-/**
- * Runs `call` over its blocks [b0, b1) on this thread, with scratch area `slot`. Row blocks are
- * independent (the per-row arithmetic does not depend on which blocks a call covers), so any split
- * of [0, nb) into such calls gives the whole call's output bit for bit.
- */
-export function runBlocks(kernel: KernelExports, c: KernelCall, b0: number, b1: number, slot: number): void {
-  const wb = c.groups * c.cpg * ROWS * CHUNK; // bytes of one packed block (ROWS rows of int8)
-  const fb = ROWS * 4; // bytes of ROWS float32 values: one block's outputs, bias, or scales per group
-  const sb = c.groups * fb; // bytes of one block's scales
-  const os = c.nb * fb;
-  const scratch = c.scratch + slot * c.scratchBytes;
-  if (c.op === 1) {
-    kernel.linear_f32(c.w + b0 * wb, c.s + b0 * sb, c.x, c.out + b0 * fb, c.bias + b0 * fb, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
-  } else {
-    kernel.linear_i8(c.w + b0 * wb, c.s + b0 * sb, c.x, c.xScales, c.out + b0 * fb, c.bias + b0 * fb, c.m, b1 - b0, c.groups, c.cpg, c.panel, scratch, os);
-  }
 }
 
 /** The dispatch of `createWasmBackend`: every call on the calling thread. */
@@ -108,14 +65,25 @@ const MAX_PACKED_BYTES = 2 ** 31;
  *   qfc.to(wasm).forward(x);
  *   wasm.allocatedBytes;   // ~ out_features · in_features bytes of packed int8 weights, plus scratch
  */
-export interface WasmBackend extends ResidentBackend, W8A8Backend {
+export interface WasmBackend extends ResidentBackend, W8A8Backend, W8A16Backend {
   /** Bytes of wasm memory handed out (packed weights and scratch). */
   readonly allocatedBytes: number;
   /** Size of the wasm memory (it grows, never shrinks). */
   readonly memoryBytes: number;
 }
 
-let compiled: Promise<WebAssembly.Module> | null = null;
+/** The compiled kernel modules, by build (plain SIMD128, relaxed SIMD): compiled once, shared by backends. */
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** @internal Compiles the build `base64` once per process. */
+export function compileOnce(base64: string): Promise<WebAssembly.Module> {
+  let module = compiled.get(base64);
+  if (module === undefined) {
+    module = WebAssembly.compile(decodeBase64(base64));
+    compiled.set(base64, module);
+  }
+  return module;
+}
 
 /** @internal The bytes of a generated kernel module (base64, see scripts/build-wasm.mjs). */
 export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -129,6 +97,36 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
 ]);
+
+/** An 82-byte module whose one function is `f32x4.relaxed_madd` of three constants: valid exactly where relaxed SIMD exists. */
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 133, 2, 11,
+]);
+
+/**
+ * Whether this runtime has WebAssembly relaxed SIMD (Node >= 22, Chrome >= 114, Firefox >= 145; not
+ * Node 20): validates an 82-byte module, nothing is compiled. The relaxed kernel uses only
+ * `f32x4.relaxed_madd`, whose one implementation-defined choice (fused or not) is within
+ * FLOAT32_ACCUMULATION either way, so no behaviour probe is needed.
+ *
+ * Example:
+ *   relaxedSimdSupported();   // true on Node 24, false on Node 20
+ */
+export function relaxedSimdSupported(): boolean {
+  return wasmSimdSupported() && WebAssembly.validate(RELAXED_PROBE);
+}
+
+/** @internal Which kernel build a backend runs: relaxed SIMD unless told not to or not supported. */
+export function useRelaxed(caller: string, relaxed: boolean | undefined): boolean {
+  if (relaxed !== undefined && typeof relaxed !== 'boolean') {
+    throw new BackendError(`${caller}: relaxed must be true, false or left out, got ${typeof relaxed}; leave it out to use relaxed SIMD where the runtime has it`);
+  }
+  if (relaxed === true && !relaxedSimdSupported()) {
+    throw new BackendError(`${caller}: { relaxed: true } but this runtime has no WebAssembly relaxed SIMD (Node >= 22, Chrome >= 114); leave relaxed out to get plain SIMD128 here`);
+  }
+  return relaxed ?? relaxedSimdSupported();
+}
 
 /**
  * Whether this runtime has WebAssembly with SIMD128 (validates a 43-byte module; nothing is compiled).
@@ -152,6 +150,12 @@ export interface WasmBackendOptions {
    * wasm32 limit. Weights and scratch past it are a BackendError that changes nothing.
    */
   readonly maxMemoryBytes?: number;
+  /**
+   * Run the relaxed-SIMD build of the kernel (`f32x4.relaxed_madd` in the W8A32 loops; `mode` ends in
+   * `-relaxed`): default where the runtime has relaxed SIMD (`relaxedSimdSupported()`); `false` forces
+   * plain SIMD128; `true` where it is missing is a BackendError. W8A8 is the same kernel either way.
+   */
+  readonly relaxed?: boolean;
 }
 
 /** @internal Checks `maxMemoryBytes` (one 64 KiB page up to 4 GiB); returns the limit in bytes. */
@@ -169,8 +173,8 @@ export function memoryLimitOf(caller: string, value: number | undefined): number
 /**
  * Creates the WebAssembly SIMD backend: int8 weights packed once per weight object into wasm memory
  * (1 byte per weight, layout of `packed.ts`; `QuantizedLinear.to` hands the weight over with `adopt`,
- * so it is held there only), W8A32 (`linear`, float32 accumulation) and W8A8
- * (`linearW8A8`, exact int32 sums, bit-exact with `referenceLinearW8A8`). Compilation is async
+ * so it is held there only), W8A32 (`linear`, float32 accumulation), W8A8 (`linearW8A8`) and W8A16
+ * (`linearW8A16`; exact int32 sums, bit-exact with `referenceLinearW8A8` / `referenceLinearW8A16`). Compilation is async
  * (browsers refuse to compile large modules synchronously on the main thread); the compiled module is
  * shared, each backend has its own instance and memory, at most `maxMemoryBytes` (4 GiB, the wasm32
  * limit): past it, adopting a weight or running a call is a BackendError that changes nothing. Throws a
@@ -184,7 +188,7 @@ export function memoryLimitOf(caller: string, value: number | undefined): number
  *   wasm.dispose();
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
-  checkOptions('createWasmBackend', options, ['maxMemoryBytes'], BackendError);
+  checkOptions('createWasmBackend', options, ['maxMemoryBytes', 'relaxed'], BackendError);
   const limit = memoryLimitOf('createWasmBackend', options.maxMemoryBytes);
   if (!wasmSimdSupported()) {
     throw new BackendError(
@@ -192,15 +196,15 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
         'Firefox >= 89, Safari >= 16.4); use createJsBackend() or the reference backend instead',
     );
   }
-  compiled ??= WebAssembly.compile(decodeBase64(KERNEL_WASM_BASE64));
-  return instantiate(await compiled, limit);
+  const relaxed = useRelaxed('createWasmBackend', options.relaxed);
+  return instantiate(await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64), limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128');
 }
 
 /** @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts). */
-export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES): Promise<WasmBackend> {
+export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128'): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
   const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
-  return wasmBackendOf({ name: 'wasm-simd', mode: 'wasm-simd128', memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel) });
+  return wasmBackendOf({ name: 'wasm-simd', mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel) });
 }
 
 /** What a wasm backend is made of: its name and mode, the memory its kernel runs on, and how calls run. */
@@ -286,9 +290,9 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
     }
   }
 
-  function callOf(op: 1 | 2, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number): KernelCall {
+  function callOf(op: 1 | 2, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number, flush: number): KernelCall {
     const { nb, groups, cpg } = p.layout;
-    return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, panel, scratch, scratchBytes };
+    return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, flush, panel, scratch, scratchBytes };
   }
 
   function copyOut(buffer: ArrayBuffer, ptr: number, layout: PackedLayout, m: number, out: Float32Array): void {
@@ -296,6 +300,27 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
     const view = new Float32Array(buffer, ptr, m * np);
     if (np === n) out.set(view);
     else for (let r = 0; r < m; r++) out.set(view.subarray(r * np, r * np + n), r * n);
+  }
+
+  /** W8A8 (`run` = a whole group) and W8A16 (`run` = W8A16_RUN columns): int16 x, exact int32 sums per run. */
+  function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number): void {
+    const p = packedFor(weight);
+    const { layout } = p;
+    const panel = panelBlocks(layout, 2); // with 4+ rows of x the panel is widened to int16
+    const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16;
+    const sBytes = Math.ceil((m * 4) / 16) * 16;
+    const outBytes = m * layout.np * 4;
+    const biasBytes = layout.np * 4;
+    const panelBytes = m >= 4 ? panel * 4 * layout.kp * 2 : 0;
+    const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes * dispatch.threads);
+    const buffer = memory.buffer;
+    padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
+    new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
+    const outPtr = base + xBytes + sBytes;
+    const biasPtr = outPtr + outBytes;
+    writeBias(buffer, biasPtr, layout, bias);
+    dispatch.run(callOf(2, p, base, base + xBytes, outPtr, biasPtr, m, panel, biasPtr + biasBytes, panelBytes, chunksPerRun(layout, run)));
+    copyOut(buffer, outPtr, layout, m, out);
   }
 
   return {
@@ -314,28 +339,11 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
       padActivations(x, m, layout, new Float32Array(buffer, base, m * layout.kp));
       const biasPtr = base + xBytes + outBytes;
       writeBias(buffer, biasPtr, layout, bias);
-      dispatch.run(callOf(1, p, base, 0, base + xBytes, biasPtr, m, panel, biasPtr + layout.np * 4, panelBytes));
+      dispatch.run(callOf(1, p, base, 0, base + xBytes, biasPtr, m, panel, biasPtr + layout.np * 4, panelBytes, layout.cpg));
       copyOut(buffer, base + xBytes, layout, m, out);
     },
-    linearW8A8({ xq, xScales, m, weight, bias, out }: LinearW8A8Args): void {
-      const p = packedFor(weight);
-      const { layout } = p;
-      const panel = panelBlocks(layout, 2); // with 4+ rows of x the panel is widened to int16
-      const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16;
-      const sBytes = Math.ceil((m * 4) / 16) * 16;
-      const outBytes = m * layout.np * 4;
-      const biasBytes = layout.np * 4;
-      const panelBytes = m >= 4 ? panel * 4 * layout.kp * 2 : 0;
-      const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes * dispatch.threads);
-      const buffer = memory.buffer;
-      padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
-      new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
-      const outPtr = base + xBytes + sBytes;
-      const biasPtr = outPtr + outBytes;
-      writeBias(buffer, biasPtr, layout, bias);
-      dispatch.run(callOf(2, p, base, base + xBytes, outPtr, biasPtr, m, panel, biasPtr + biasBytes, panelBytes));
-      copyOut(buffer, outPtr, layout, m, out);
-    },
+    linearW8A8: (args) => integerActivations(args, args.weight.groupSize),
+    linearW8A16: (args) => integerActivations(args, W8A16_RUN),
     adopt(weight: KernelWeight): void {
       packedFor(weight);
     },

@@ -1,16 +1,18 @@
-;; int8 x float32 (W8A32) and int8 x int8 (W8A8) linear kernels, WebAssembly SIMD128.
+;; int8 x float32 (W8A32) and int8 x int8 / int16 (W8A8, W8A16) linear kernels, WebAssembly SIMD128.
 ;;
 ;; Layout (see src/kernels/packed.ts, where it is defined once): output rows in blocks of 4; each
 ;; group of a row is zero-padded to a multiple of 16 columns; a block stores, for every 16-column
 ;; chunk, 16 bytes of row 0, then row 1, row 2, row 3 (64 bytes per chunk), so one pointer walks all
 ;; four rows. Scales: per block and group, 4 float32 (rows 0..3). x is copied in with the same
-;; padding (float32 for W8A32, int16 for W8A8), padding zero, so padded columns add exact zeros.
+;; padding (float32 for W8A32, int16 for W8A8 and W8A16), padding zero, so padded columns add exact
+;; zeros.
 ;;
 ;; W8A32: int8 -> i16 -> i32 -> f32 (in registers for one row of x; once per panel, scales folded
-;; in, for more), f32x4 mul + add. W8A8: i32x4.dot_i16x8_s, exact int32 sums per group
-;; (|acc| <= 2^14 K < 2^31 for K < 131072), then the reference's float32 formula lane by lane
-;; (see referenceLinearW8A8). Loop bodies stay small: V8 schedules a body's loads first, and a big
-;; body spills them to the stack.
+;; in, for more), f32x4 mul + add. W8A8 / W8A16: i32x4.dot_i16x8_s, exact int32 sums over each
+;; flush run of `flush` chunks of a group (a whole group for int8 activations: |acc| <= 2^14 K < 2^31
+;; for K < 131072; 16 chunks = 256 columns for int16 ones: |acc| <= 2^22 256 = 2^30), then the
+;; reference's float32 formula lane by lane (referenceLinearW8A8, referenceLinearW8A16). Loop bodies
+;; stay small: V8 schedules a body's loads first, and a big body spills them to the stack.
 (module
   (memory (export "memory") 1 65536)
 
@@ -26,6 +28,26 @@
     (f32x4.add
       (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $u) (local.get $v))
       (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $u) (local.get $v))))
+
+  ;; The same transpose-add for int32 lanes: [sum a, sum b, sum c, sum d].
+  (func $hsum_i32 (param $a v128) (param $b v128) (param $c v128) (param $d v128) (result v128)
+    (local $u v128) (local $v v128)
+    (local.set $u (i32x4.add
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a) (local.get $b))
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a) (local.get $b))))
+    (local.set $v (i32x4.add
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $c) (local.get $d))
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $c) (local.get $d))))
+    (i32x4.add
+      (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $u) (local.get $v))
+      (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $u) (local.get $v))))
+
+  ;; The one W8A8 reducer: tot + fround(fround(acc) * sxs) lane by lane, acc = the exact int32 sums
+  ;; [sum a, sum b, sum c, sum d] of one flush run, sxs = fround(sx * scale) per lane (the float32
+  ;; step of referenceLinearW8A8).
+  (func $fold_i8 (param $tot v128) (param $a v128) (param $b v128) (param $c v128) (param $d v128) (param $sxs v128) (result v128)
+    (f32x4.add (local.get $tot)
+      (f32x4.mul (f32x4.convert_i32x4_s (call $hsum_i32 (local.get $a) (local.get $b) (local.get $c) (local.get $d))) (local.get $sxs))))
 
   ;; One x row (float32, padded) times one 4-row weight block: the 4 outputs, before bias.
   (func $blk1 (param $w i32) (param $s i32) (param $x i32) (param $groups i32) (param $cpg i32) (result v128)
@@ -83,112 +105,100 @@
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
     (call $hsum_f32 (local.get $t0) (local.get $t1) (local.get $t2) (local.get $t3)))
 
-  ;; One int16-widened int8 x row times one 4-row weight block, exact int32 sums per group; returns
-  ;; total = total + fround(fround(acc) * fround(sx * scale)) over groups, per row (before bias).
-  (func $blk1_i8 (param $w i32) (param $s i32) (param $x i32) (param $groups i32) (param $cpg i32) (param $sx v128) (result v128)
-    (local $c i32) (local $wv v128) (local $xl v128) (local $xh v128)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $tot v128) (local $hu v128) (local $hv v128)
+  ;; One int16 x row times one 4-row weight block (int8, widened in registers), exact int32 sums per
+  ;; flush run (`flush` chunks of a group; the group's last run may be shorter); returns, per row,
+  ;; total = total + fround(fround(acc) * fround(sx * scale)) over the runs of every group (before bias).
+  (func $blk1_i8 (param $w i32) (param $s i32) (param $x i32) (param $groups i32) (param $cpg i32) (param $flush i32) (param $sx v128) (result v128)
+    (local $c i32) (local $left i32) (local $wv v128) (local $xl v128) (local $xh v128) (local $sxs v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $tot v128)
     (loop $group
-      (local.set $a0 (v128.const i32x4 0 0 0 0))
-      (local.set $a1 (v128.const i32x4 0 0 0 0))
-      (local.set $a2 (v128.const i32x4 0 0 0 0))
-      (local.set $a3 (v128.const i32x4 0 0 0 0))
-      (local.set $c (local.get $cpg))
-      (loop $chunk
-        (local.set $xl (v128.load offset=0 (local.get $x)))
-        (local.set $xh (v128.load offset=16 (local.get $x)))
-        (local.set $wv (v128.load offset=0 (local.get $w)))
-        (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add
-          (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl))
-          (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=16 (local.get $w)))
-        (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
-          (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl))
-          (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=32 (local.get $w)))
-        (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
-          (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl))
-          (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=48 (local.get $w)))
-        (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
-          (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl))
-          (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 64)))
-        (local.set $x (i32.add (local.get $x) (i32.const 32)))
-        (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
-      (local.set $hu (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a0) (local.get $a1))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a0) (local.get $a1))))
-      (local.set $hv (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a2) (local.get $a3))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a2) (local.get $a3))))
-      (local.set $tot (f32x4.add (local.get $tot) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv))))
-        (f32x4.mul (local.get $sx) (v128.load (local.get $s))))))
+      (local.set $sxs (f32x4.mul (local.get $sx) (v128.load (local.get $s))))
+      (local.set $left (local.get $cpg))
+      (loop $run
+        (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
+        (local.set $left (i32.sub (local.get $left) (local.get $c)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (loop $chunk
+          (local.set $xl (v128.load offset=0 (local.get $x)))
+          (local.set $xh (v128.load offset=16 (local.get $x)))
+          (local.set $wv (v128.load offset=0 (local.get $w)))
+          (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add
+            (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl))
+            (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=16 (local.get $w)))
+          (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add
+            (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl))
+            (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=32 (local.get $w)))
+          (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add
+            (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl))
+            (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=48 (local.get $w)))
+          (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add
+            (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl))
+            (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $w (i32.add (local.get $w) (i32.const 64)))
+          (local.set $x (i32.add (local.get $x) (i32.const 32)))
+          (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        (local.set $tot (call $fold_i8 (local.get $tot) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $sxs)))
+        (br_if $run (local.get $left)))
       (local.set $s (i32.add (local.get $s) (i32.const 16)))
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
     (local.get $tot))
 
   ;; blk1_i8 for two consecutive weight blocks at once (w and w + wb, scales s and s + sb): two
-  ;; weight streams in flight and each x load serving 8 rows measured 13 to 16 % faster at 1x4096x4096.
-  ;; Returns the two blocks' totals (before bias).
-  (func $blk2_i8 (param $w i32) (param $wb i32) (param $s i32) (param $sb i32) (param $x i32) (param $groups i32) (param $cpg i32) (param $sx v128) (result v128 v128)
-    (local $c i32) (local $w2 i32) (local $s2 i32) (local $wv v128) (local $xl v128) (local $xh v128) (local $hu v128) (local $hv v128)
+  ;; weight streams in flight and each x load serving 8 rows (measured 13 to 16 % faster at
+  ;; 1x4096x4096 than one block per pass). Returns the two blocks' totals (before bias).
+  (func $blk2_i8 (param $w i32) (param $wb i32) (param $s i32) (param $sb i32) (param $x i32) (param $groups i32) (param $cpg i32) (param $flush i32) (param $sx v128) (result v128 v128)
+    (local $c i32) (local $left i32) (local $w2 i32) (local $s2 i32) (local $wv v128) (local $xl v128) (local $xh v128) (local $sxs v128) (local $sxs2 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
     (local $tot v128) (local $tot2 v128)
     (local.set $w2 (i32.add (local.get $w) (local.get $wb)))
     (local.set $s2 (i32.add (local.get $s) (local.get $sb)))
     (loop $group
-      (local.set $a0 (v128.const i32x4 0 0 0 0))
-      (local.set $a1 (v128.const i32x4 0 0 0 0))
-      (local.set $a2 (v128.const i32x4 0 0 0 0))
-      (local.set $a3 (v128.const i32x4 0 0 0 0))
-      (local.set $a4 (v128.const i32x4 0 0 0 0))
-      (local.set $a5 (v128.const i32x4 0 0 0 0))
-      (local.set $a6 (v128.const i32x4 0 0 0 0))
-      (local.set $a7 (v128.const i32x4 0 0 0 0))
-      (local.set $c (local.get $cpg))
-      (loop $chunk
-        (local.set $xl (v128.load offset=0 (local.get $x)))
-        (local.set $xh (v128.load offset=16 (local.get $x)))
-        (local.set $wv (v128.load offset=0 (local.get $w)))
-        (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=16 (local.get $w)))
-        (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=32 (local.get $w)))
-        (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=48 (local.get $w)))
-        (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=0 (local.get $w2)))
-        (local.set $a4 (i32x4.add (local.get $a4) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=16 (local.get $w2)))
-        (local.set $a5 (i32x4.add (local.get $a5) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=32 (local.get $w2)))
-        (local.set $a6 (i32x4.add (local.get $a6) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $wv (v128.load offset=48 (local.get $w2)))
-        (local.set $a7 (i32x4.add (local.get $a7) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
-        (local.set $w (i32.add (local.get $w) (i32.const 64)))
-        (local.set $w2 (i32.add (local.get $w2) (i32.const 64)))
-        (local.set $x (i32.add (local.get $x) (i32.const 32)))
-        (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
-      (local.set $hu (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a0) (local.get $a1))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a0) (local.get $a1))))
-      (local.set $hv (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a2) (local.get $a3))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a2) (local.get $a3))))
-      (local.set $tot (f32x4.add (local.get $tot) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv))))
-        (f32x4.mul (local.get $sx) (v128.load (local.get $s))))))
-      (local.set $hu (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a4) (local.get $a5))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a4) (local.get $a5))))
-      (local.set $hv (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a6) (local.get $a7))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a6) (local.get $a7))))
-      (local.set $tot2 (f32x4.add (local.get $tot2) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv))))
-        (f32x4.mul (local.get $sx) (v128.load (local.get $s2))))))
+      (local.set $sxs (f32x4.mul (local.get $sx) (v128.load (local.get $s))))
+      (local.set $sxs2 (f32x4.mul (local.get $sx) (v128.load (local.get $s2))))
+      (local.set $left (local.get $cpg))
+      (loop $run
+        (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
+        (local.set $left (i32.sub (local.get $left) (local.get $c)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $a4 (v128.const i32x4 0 0 0 0))
+        (local.set $a5 (v128.const i32x4 0 0 0 0))
+        (local.set $a6 (v128.const i32x4 0 0 0 0))
+        (local.set $a7 (v128.const i32x4 0 0 0 0))
+        (loop $chunk
+          (local.set $xl (v128.load offset=0 (local.get $x)))
+          (local.set $xh (v128.load offset=16 (local.get $x)))
+          (local.set $wv (v128.load offset=0 (local.get $w)))
+          (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=16 (local.get $w)))
+          (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=32 (local.get $w)))
+          (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=48 (local.get $w)))
+          (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=0 (local.get $w2)))
+          (local.set $a4 (i32x4.add (local.get $a4) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=16 (local.get $w2)))
+          (local.set $a5 (i32x4.add (local.get $a5) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=32 (local.get $w2)))
+          (local.set $a6 (i32x4.add (local.get $a6) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $wv (v128.load offset=48 (local.get $w2)))
+          (local.set $a7 (i32x4.add (local.get $a7) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $wv)) (local.get $xl)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $wv)) (local.get $xh)))))
+          (local.set $w (i32.add (local.get $w) (i32.const 64)))
+          (local.set $w2 (i32.add (local.get $w2) (i32.const 64)))
+          (local.set $x (i32.add (local.get $x) (i32.const 32)))
+          (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        (local.set $tot (call $fold_i8 (local.get $tot) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $sxs)))
+        (local.set $tot2 (call $fold_i8 (local.get $tot2) (local.get $a4) (local.get $a5) (local.get $a6) (local.get $a7) (local.get $sxs2)))
+        (br_if $run (local.get $left)))
       (local.set $s (i32.add (local.get $s) (i32.const 16)))
       (local.set $s2 (i32.add (local.get $s2) (i32.const 16)))
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
@@ -272,7 +282,9 @@
   ;; vector load serves both x rows and each x vector load serves four weight rows. One step of 4
   ;; columns per loop iteration: with a whole 16-column chunk per iteration V8 hoisted all 24 loads
   ;; and spilled them to the stack (2 to 3x slower, measured). Writes out[t * os + 0..3] =
-  ;; sums + bias[0..3] for t = 0, 1 (lanes = the block's rows).
+  ;; sums + bias[0..3] for t = 0, 1 (lanes = the block's rows). The skeleton calls it with one group
+  ;; and scales of 1 (exact), the real scales being folded into the panel: the same loop without the
+  ;; group loop and scale step ran 1.5x slower at 16x1024x1024 under V8 (Node 20, measured A/B).
   (func $mk_f32 (param $w i32) (param $s i32) (param $x i32) (param $xs i32) (param $groups i32) (param $cpg i32)
                 (param $out i32) (param $os i32) (param $bias i32)
     (local $c i32) (local $x1 i32) (local $u v128) (local $v v128) (local $wv v128) (local $sv v128)
@@ -326,17 +338,17 @@
     (v128.store (local.get $out) (f32x4.add (local.get $v) (call $hsum_f32 (local.get $t00) (local.get $t10) (local.get $t20) (local.get $t30))))
     (v128.store (i32.add (local.get $out) (local.get $os)) (f32x4.add (local.get $v) (call $hsum_f32 (local.get $t01) (local.get $t11) (local.get $t21) (local.get $t31)))))
 
-  ;; Four int16 x rows times two rows of a widened (int16) weight block, W8A8 (w, s and bias point at
-  ;; the first of the two rows): one step of 8 columns per loop iteration, the two weight vectors
-  ;; serving four x rows (a bigger loop body made V8 hoist and spill its loads). Per group: exact
-  ;; int32 sums, then lane t of row r follows referenceLinearW8A8:
+  ;; Four int16 x rows times two rows of a widened (int16) weight block, W8A8 / W8A16 (w, s and bias
+  ;; point at the first of the two rows): one step of 8 columns per loop iteration, the two weight
+  ;; vectors serving four x rows (a bigger loop body made V8 hoist and spill its loads). Per flush
+  ;; run: exact int32 sums, then lane t of row r follows the reference:
   ;; total = total + fround(fround(acc) * fround(sx[t] * scale[r])).
   ;; Writes out[t * os + r] = total + bias[r].
-  (func $mk_i8 (param $w i32) (param $s i32) (param $x i32) (param $xs i32) (param $xsc i32) (param $groups i32) (param $cpg i32)
+  (func $mk_i8 (param $w i32) (param $s i32) (param $x i32) (param $xs i32) (param $xsc i32) (param $groups i32) (param $cpg i32) (param $flush i32)
                 (param $out i32) (param $os i32) (param $bias i32)
-    (local $c i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
+    (local $c i32) (local $left i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
     (local $w0 v128) (local $w1 v128) (local $xv v128)
-    (local $sx v128) (local $tot0 v128) (local $tot1 v128) (local $v v128) (local $hu v128) (local $hv v128)
+    (local $sx v128) (local $sxs0 v128) (local $sxs1 v128) (local $tot0 v128) (local $tot1 v128) (local $v v128) (local $hu v128) (local $hv v128)
     (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
     (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
     (local.set $sx (v128.load (local.get $xsc)))
@@ -344,211 +356,185 @@
     (local.set $x2 (i32.add (local.get $x1) (local.get $xs)))
     (local.set $x3 (i32.add (local.get $x2) (local.get $xs)))
     (loop $group
-      (local.set $a00 (v128.const i32x4 0 0 0 0))
-      (local.set $a01 (v128.const i32x4 0 0 0 0))
-      (local.set $a02 (v128.const i32x4 0 0 0 0))
-      (local.set $a03 (v128.const i32x4 0 0 0 0))
-      (local.set $a10 (v128.const i32x4 0 0 0 0))
-      (local.set $a11 (v128.const i32x4 0 0 0 0))
-      (local.set $a12 (v128.const i32x4 0 0 0 0))
-      (local.set $a13 (v128.const i32x4 0 0 0 0))
-      (local.set $c (i32.shl (local.get $cpg) (i32.const 1)))
-      (loop $step
-        (local.set $w0 (v128.load offset=0 (local.get $w)))
-        (local.set $w1 (v128.load offset=16 (local.get $w)))
-        (local.set $xv (v128.load (local.get $x)))
-        (local.set $a00 (i32x4.add (local.get $a00) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
-        (local.set $a10 (i32x4.add (local.get $a10) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
-        (local.set $xv (v128.load (local.get $x1)))
-        (local.set $a01 (i32x4.add (local.get $a01) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
-        (local.set $a11 (i32x4.add (local.get $a11) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
-        (local.set $xv (v128.load (local.get $x2)))
-        (local.set $a02 (i32x4.add (local.get $a02) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
-        (local.set $a12 (i32x4.add (local.get $a12) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
-        (local.set $xv (v128.load (local.get $x3)))
-        (local.set $a03 (i32x4.add (local.get $a03) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
-        (local.set $a13 (i32x4.add (local.get $a13) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
-        (local.set $w (i32.add (local.get $w) (i32.const 64)))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
-        (local.set $x1 (i32.add (local.get $x1) (i32.const 16)))
-        (local.set $x2 (i32.add (local.get $x2) (i32.const 16)))
-        (local.set $x3 (i32.add (local.get $x3) (i32.const 16)))
-        (br_if $step (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
-      (local.set $hu (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a00) (local.get $a01))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a00) (local.get $a01))))
-      (local.set $hv (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a02) (local.get $a03))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a02) (local.get $a03))))
-      (local.set $tot0 (f32x4.add (local.get $tot0) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv))))
-        (f32x4.mul (local.get $sx) (v128.load32_splat offset=0 (local.get $s))))))
-      (local.set $hu (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a10) (local.get $a11))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a10) (local.get $a11))))
-      (local.set $hv (i32x4.add
-        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a12) (local.get $a13))
-        (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a12) (local.get $a13))))
-      (local.set $tot1 (f32x4.add (local.get $tot1) (f32x4.mul
-        (f32x4.convert_i32x4_s (i32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv))))
-        (f32x4.mul (local.get $sx) (v128.load32_splat offset=4 (local.get $s))))))
+      (local.set $sxs0 (f32x4.mul (local.get $sx) (v128.load32_splat offset=0 (local.get $s))))
+      (local.set $sxs1 (f32x4.mul (local.get $sx) (v128.load32_splat offset=4 (local.get $s))))
+      (local.set $left (local.get $cpg))
+      (loop $run
+        (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
+        (local.set $left (i32.sub (local.get $left) (local.get $c)))
+        (local.set $c (i32.shl (local.get $c) (i32.const 1)))
+        (local.set $a00 (v128.const i32x4 0 0 0 0))
+        (local.set $a01 (v128.const i32x4 0 0 0 0))
+        (local.set $a02 (v128.const i32x4 0 0 0 0))
+        (local.set $a03 (v128.const i32x4 0 0 0 0))
+        (local.set $a10 (v128.const i32x4 0 0 0 0))
+        (local.set $a11 (v128.const i32x4 0 0 0 0))
+        (local.set $a12 (v128.const i32x4 0 0 0 0))
+        (local.set $a13 (v128.const i32x4 0 0 0 0))
+        (loop $step
+          (local.set $w0 (v128.load offset=0 (local.get $w)))
+          (local.set $w1 (v128.load offset=16 (local.get $w)))
+          (local.set $xv (v128.load (local.get $x)))
+          (local.set $a00 (i32x4.add (local.get $a00) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $a10 (i32x4.add (local.get $a10) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load (local.get $x1)))
+          (local.set $a01 (i32x4.add (local.get $a01) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $a11 (i32x4.add (local.get $a11) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load (local.get $x2)))
+          (local.set $a02 (i32x4.add (local.get $a02) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $a12 (i32x4.add (local.get $a12) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $xv (v128.load (local.get $x3)))
+          (local.set $a03 (i32x4.add (local.get $a03) (i32x4.dot_i16x8_s (local.get $w0) (local.get $xv))))
+          (local.set $a13 (i32x4.add (local.get $a13) (i32x4.dot_i16x8_s (local.get $w1) (local.get $xv))))
+          (local.set $w (i32.add (local.get $w) (i32.const 64)))
+          (local.set $x (i32.add (local.get $x) (i32.const 16)))
+          (local.set $x1 (i32.add (local.get $x1) (i32.const 16)))
+          (local.set $x2 (i32.add (local.get $x2) (i32.const 16)))
+          (local.set $x3 (i32.add (local.get $x3) (i32.const 16)))
+          (br_if $step (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        ;; $fold_i8 written out: a call here (four x rows, groups of 32) ran 1.4x slower under Node 20
+        ;; and 1.2x under Node 24 (measured A/B, 16x1024x1024): V8 spills every live vector around it.
+        (local.set $hu (i32x4.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a00) (local.get $a01))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a00) (local.get $a01))))
+        (local.set $hv (i32x4.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a02) (local.get $a03))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a02) (local.get $a03))))
+        (local.set $tot0 (f32x4.add (local.get $tot0) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv))
+          (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv)))) (local.get $sxs0))))
+        (local.set $hu (i32x4.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a10) (local.get $a11))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a10) (local.get $a11))))
+        (local.set $hv (i32x4.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a12) (local.get $a13))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a12) (local.get $a13))))
+        (local.set $tot1 (f32x4.add (local.get $tot1) (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $hu) (local.get $hv))
+          (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $hu) (local.get $hv)))) (local.get $sxs1))))
+        (br_if $run (local.get $left)))
       (local.set $s (i32.add (local.get $s) (i32.const 16)))
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
     (local.set $v (f32x4.add (local.get $tot0) (v128.load32_splat offset=0 (local.get $bias))))
     (f32.store offset=0 (local.get $out) (f32x4.extract_lane 0 (local.get $v)))
-    (f32.store offset=0 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 1))) (f32x4.extract_lane 1 (local.get $v)))
+    (f32.store offset=0 (i32.add (local.get $out) (local.get $os)) (f32x4.extract_lane 1 (local.get $v)))
     (f32.store offset=0 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 2))) (f32x4.extract_lane 2 (local.get $v)))
     (f32.store offset=0 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 3))) (f32x4.extract_lane 3 (local.get $v)))
     (local.set $v (f32x4.add (local.get $tot1) (v128.load32_splat offset=4 (local.get $bias))))
     (f32.store offset=4 (local.get $out) (f32x4.extract_lane 0 (local.get $v)))
-    (f32.store offset=4 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 1))) (f32x4.extract_lane 1 (local.get $v)))
+    (f32.store offset=4 (i32.add (local.get $out) (local.get $os)) (f32x4.extract_lane 1 (local.get $v)))
     (f32.store offset=4 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 2))) (f32x4.extract_lane 2 (local.get $v)))
-    (f32.store offset=4 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 3))) (f32x4.extract_lane 3 (local.get $v)))
-  )
+    (f32.store offset=4 (i32.add (local.get $out) (i32.mul (local.get $os) (i32.const 3))) (f32x4.extract_lane 3 (local.get $v))))
 
-  ;; Both exports write row t of out at out + t * os (bytes): os = 16 nb for a whole weight; a call
-  ;; over a slice of the row blocks (one thread's share) passes the stride of the whole output, so
-  ;; every thread writes its columns of the one output buffer in place.
+  ;; The one export, the one panel skeleton of both kinds of kernel:
+  ;; out (m, 4 nb) = x (m, Kp) . W^T + bias, with op 1 = W8A32 (x float32; xsc and flush unused) or
+  ;; op 2 = W8A8 / W8A16 (x int16 with per-row scales xsc (m); int32 flushes every `flush` chunks).
+  ;; Row t of out is written at out + t * os (bytes): os = 16 nb for a whole weight; a call over a
+  ;; slice of the row blocks (one thread's share) passes the stride of the whole output, so every
+  ;; thread writes its columns of the one output buffer in place.
   ;;
-  ;; out (m, 4 nb) = x (m, Kp) . W^T + bias, W8A32. Weight blocks are walked in panels of `panel`
-  ;; blocks; with two or more x rows each panel is first widened to float32 with its scales folded
-  ;; in (scratch: a vector of ones, then the panel; sized by the caller to stay in L2), then every
-  ;; pair of x rows runs over it (mk_f32), so the int8 -> float32 conversion is paid once per
-  ;; weight, not once per row; one row, or a last odd row, uses blk1 on the int8 blocks.
-  (func (export "linear_f32") (param $w i32) (param $s i32) (param $x i32) (param $out i32) (param $bias i32)
-        (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $panel i32) (param $scratch i32) (param $os i32)
-    (local $wb i32) (local $sb i32) (local $xs i32) (local $p i32) (local $pend i32)
-    (local $t i32) (local $b i32) (local $sx v128)
+  ;; Weight blocks are walked in panels of `panel` blocks. With `rows` or more x rows (2 for W8A32,
+  ;; 4 for W8A8), each panel is first widened into scratch (float32 with its scales folded in by
+  ;; widen_f32, after a vector of ones, or int16 by widen_i16; sized by the caller to stay in L2), then every `rows` x rows
+  ;; run over it (mk_f32, mk_i8), so the int8 widening is paid once per weight, not once per row.
+  ;; Remaining rows run on the int8 blocks: blk1 (W8A32), blk2_i8 on pairs of blocks then blk1_i8.
+  (func (export "linear") (param $op i32) (param $w i32) (param $s i32) (param $x i32) (param $xsc i32) (param $out i32) (param $bias i32)
+        (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $flush i32) (param $panel i32) (param $scratch i32) (param $os i32)
+    (local $f32 i32) (local $pan i32) (local $wb i32) (local $pw i32) (local $sb i32) (local $xs i32) (local $rows i32)
+    (local $p i32) (local $pend i32) (local $t i32) (local $b i32) (local $xt i32) (local $ot i32) (local $sx v128) (local $v v128)
+    (local.set $f32 (i32.eq (local.get $op) (i32.const 1)))
+    ;; bytes of one packed block, of one widened block (4 or 2 bytes per weight), of one block's
+    ;; scales, and of one x row (float32 or int16 per padded column)
     (local.set $wb (i32.mul (i32.mul (local.get $groups) (local.get $cpg)) (i32.const 64)))
+    (local.set $pw (i32.shl (local.get $wb) (select (i32.const 2) (i32.const 1) (local.get $f32))))
     (local.set $sb (i32.mul (local.get $groups) (i32.const 16)))
-    (local.set $xs (i32.mul (i32.mul (local.get $groups) (local.get $cpg)) (i32.const 64)))
-    (local.set $p (i32.const 0))
+    (local.set $xs (i32.shr_u (local.get $wb) (select (i32.const 0) (i32.const 1) (local.get $f32))))
+    (local.set $rows (select (i32.const 2) (i32.const 4) (local.get $f32)))
+    ;; the widened panel: after a vector of ones (mk_f32's scales) for W8A32, at scratch for W8A8
+    (local.set $pan (i32.add (local.get $scratch) (select (i32.const 16) (i32.const 0) (local.get $f32))))
     (block $done (loop $panels
       (br_if $done (i32.ge_u (local.get $p) (local.get $nb)))
       (local.set $pend (i32.add (local.get $p) (local.get $panel)))
       (if (i32.gt_u (local.get $pend) (local.get $nb)) (then (local.set $pend (local.get $nb))))
       (local.set $t (i32.const 0))
-      (if (i32.ge_u (local.get $m) (i32.const 2)) (then
-        (call $widen_f32 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $wb)))
-          (i32.add (local.get $s) (i32.mul (local.get $p) (local.get $sb)))
-          (i32.add (local.get $scratch) (i32.const 16))
-          (i32.sub (local.get $pend) (local.get $p)) (local.get $groups) (local.get $cpg))
-        (v128.store (local.get $scratch) (v128.const f32x4 1 1 1 1))
-        (block $pairs_done (loop $pairs
-          (br_if $pairs_done (i32.gt_u (i32.add (local.get $t) (i32.const 2)) (local.get $m)))
+      (if (i32.ge_u (local.get $m) (local.get $rows)) (then
+        (if (local.get $f32)
+          (then
+            (v128.store (local.get $scratch) (v128.const f32x4 1 1 1 1))
+            (call $widen_f32 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $wb)))
+              (i32.add (local.get $s) (i32.mul (local.get $p) (local.get $sb)))
+              (local.get $pan) (i32.sub (local.get $pend) (local.get $p)) (local.get $groups) (local.get $cpg)))
+          (else (call $widen_i16 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $wb))) (local.get $scratch)
+            (i32.mul (i32.sub (local.get $pend) (local.get $p)) (local.get $wb)))))
+        (block $multi_done (loop $multi
+          (br_if $multi_done (i32.gt_u (i32.add (local.get $t) (local.get $rows)) (local.get $m)))
+          (local.set $xt (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs))))
+          (local.set $ot (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))))
           (local.set $b (local.get $p))
           (loop $pblocks
-            (call $mk_f32
-              (i32.add (local.get $scratch) (i32.add (i32.const 16) (i32.mul (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $wb)) (i32.const 4))))
-              (local.get $scratch)
-              (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs))) (local.get $xs)
-              (i32.const 1) (i32.mul (local.get $groups) (local.get $cpg))
-              (i32.add (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 0)))
-              (local.get $os)
-              (i32.add (local.get $bias) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 0))))
+            (if (local.get $f32)
+              (then (call $mk_f32
+                (i32.add (local.get $pan) (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $pw)))
+                (local.get $scratch) (local.get $xt) (local.get $xs) (i32.const 1) (i32.mul (local.get $groups) (local.get $cpg))
+                (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (local.get $os)
+                (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16)))))
+              (else
+                (call $mk_i8
+                  (i32.add (local.get $pan) (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $pw)))
+                  (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
+                  (local.get $xt) (local.get $xs) (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))
+                  (local.get $groups) (local.get $cpg) (local.get $flush)
+                  (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (local.get $os)
+                  (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))
+                (call $mk_i8 ;; rows 2, 3 of the block: 32 bytes into each widened chunk, 8 into scales and bias
+                  (i32.add (i32.add (local.get $pan) (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $pw))) (i32.const 32))
+                  (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 8))
+                  (local.get $xt) (local.get $xs) (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))
+                  (local.get $groups) (local.get $cpg) (local.get $flush)
+                  (i32.add (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8)) (local.get $os)
+                  (i32.add (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8)))))
             (br_if $pblocks (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $pend))))
-          (local.set $t (i32.add (local.get $t) (i32.const 2)))
-          (br $pairs)))))
+          (local.set $t (i32.add (local.get $t) (local.get $rows)))
+          (br $multi)))))
       (block $rows_done (loop $rows
         (br_if $rows_done (i32.ge_u (local.get $t) (local.get $m)))
-        (local.set $b (local.get $p))
-        (loop $blocks
-          (v128.store
-            (i32.add (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))) (i32.mul (local.get $b) (i32.const 16)))
-            (f32x4.add
-              (call $blk1
-                (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
-                (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
-                (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
-                (local.get $groups) (local.get $cpg))
-              (v128.load (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
-          (br_if $blocks (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $pend))))
-        (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $rows)))
-      (local.set $p (local.get $pend))
-      (br $panels))))
-
-  ;; out (m, 4 nb) = W8A8 linear of int16-widened xq (m, Kp) with per-row scales xScales (m): as
-  ;; linear_f32, with panels widened to int16 (widen_i16) and run by four x rows at a time (mk_i8);
-  ;; remaining rows use blk2_i8 / blk1_i8 on the int8 blocks.
-  (func (export "linear_i8") (param $w i32) (param $s i32) (param $x i32) (param $xsc i32) (param $out i32) (param $bias i32)
-        (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $panel i32) (param $scratch i32) (param $os i32)
-    (local $wb i32) (local $sb i32) (local $xs i32) (local $p i32) (local $pend i32)
-    (local $t i32) (local $b i32) (local $sx v128) (local $sx2 v128)
-    (local.set $wb (i32.mul (i32.mul (local.get $groups) (local.get $cpg)) (i32.const 64)))
-    (local.set $sb (i32.mul (local.get $groups) (i32.const 16)))
-    (local.set $xs (i32.mul (i32.mul (local.get $groups) (local.get $cpg)) (i32.const 32)))
-    (local.set $p (i32.const 0))
-    (block $done (loop $panels
-      (br_if $done (i32.ge_u (local.get $p) (local.get $nb)))
-      (local.set $pend (i32.add (local.get $p) (local.get $panel)))
-      (if (i32.gt_u (local.get $pend) (local.get $nb)) (then (local.set $pend (local.get $nb))))
-      (local.set $t (i32.const 0))
-      (if (i32.ge_u (local.get $m) (i32.const 4)) (then
-        (call $widen_i16 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $wb))) (local.get $scratch)
-          (i32.mul (i32.sub (local.get $pend) (local.get $p)) (local.get $wb)))
-        (block $pairs_done (loop $pairs
-          (br_if $pairs_done (i32.gt_u (i32.add (local.get $t) (i32.const 4)) (local.get $m)))
-          (local.set $b (local.get $p))
-          (loop $pblocks
-            (call $mk_i8
-              (i32.add (i32.add (local.get $scratch) (i32.mul (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $wb)) (i32.const 2))) (i32.const 0))
-              (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 0))
-              (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs))) (local.get $xs)
-              (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))
-              (local.get $groups) (local.get $cpg)
-              (i32.add (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 0)))
-              (local.get $os)
-              (i32.add (local.get $bias) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 0))))
-            (call $mk_i8
-              (i32.add (i32.add (local.get $scratch) (i32.mul (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $wb)) (i32.const 2))) (i32.const 32))
-              (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 8))
-              (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs))) (local.get $xs)
-              (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))
-              (local.get $groups) (local.get $cpg)
-              (i32.add (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 8)))
-              (local.get $os)
-              (i32.add (local.get $bias) (i32.add (i32.mul (local.get $b) (i32.const 16)) (i32.const 8))))
-            (br_if $pblocks (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $pend))))
-          (local.set $t (i32.add (local.get $t) (i32.const 4)))
-          (br $pairs)))))
-      (block $rows_done (loop $rows
-        (br_if $rows_done (i32.ge_u (local.get $t) (local.get $m)))
+        (local.set $xt (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs))))
+        (local.set $ot (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))))
         (local.set $sx (v128.load32_splat (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))))
         (local.set $b (local.get $p))
-        (block $pairs_end (loop $bpairs
-          (br_if $pairs_end (i32.ge_u (i32.add (local.get $b) (i32.const 1)) (local.get $pend)))
-          (call $blk2_i8
-            (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb))) (local.get $wb)
-            (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (local.get $sb)
-            (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
-            (local.get $groups) (local.get $cpg) (local.get $sx))
-          (local.set $sx2)
-          (v128.store offset=16
-            (i32.add (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))) (i32.mul (local.get $b) (i32.const 16)))
-            (f32x4.add (local.get $sx2) (v128.load offset=16 (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
-          (local.set $sx2)
-          (v128.store
-            (i32.add (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))) (i32.mul (local.get $b) (i32.const 16)))
-            (f32x4.add (local.get $sx2) (v128.load (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
-          (local.set $b (i32.add (local.get $b) (i32.const 2)))
-          (br $bpairs)))
-        (if (i32.lt_u (local.get $b) (local.get $pend)) (then
-        (loop $blocks
-          (v128.store
-            (i32.add (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))) (i32.mul (local.get $b) (i32.const 16)))
+        (if (i32.eqz (local.get $f32)) (then
+          (block $pairs_done (loop $pairs
+            (br_if $pairs_done (i32.ge_u (i32.add (local.get $b) (i32.const 1)) (local.get $pend)))
+            (call $blk2_i8
+              (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb))) (local.get $wb)
+              (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (local.get $sb)
+              (local.get $xt) (local.get $groups) (local.get $cpg) (local.get $flush) (local.get $sx))
+            (local.set $v)
+            (v128.store offset=16 (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16)))
+              (f32x4.add (local.get $v) (v128.load offset=16 (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
+            (local.set $v)
+            (v128.store (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16)))
+              (f32x4.add (local.get $v) (v128.load (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
+            (local.set $b (i32.add (local.get $b) (i32.const 2)))
+            (br $pairs)))))
+        (block $blocks_done (loop $blocks
+          (br_if $blocks_done (i32.ge_u (local.get $b) (local.get $pend)))
+          (v128.store (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16)))
             (f32x4.add
-              (call $blk1_i8
-                (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
-                (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
-                (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xs)))
-                (local.get $groups) (local.get $cpg) (local.get $sx))
+              (if (result v128) (local.get $f32)
+                (then (call $blk1
+                  (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
+                  (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
+                  (local.get $xt) (local.get $groups) (local.get $cpg)))
+                (else (call $blk1_i8
+                  (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
+                  (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
+                  (local.get $xt) (local.get $groups) (local.get $cpg) (local.get $flush) (local.get $sx))))
               (v128.load (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
-          (br_if $blocks (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $pend))))
-        ))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $blocks)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $rows)))
       (local.set $p (local.get $pend))
       (br $panels))))
-
 )

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { MAIN_BACKENDS, createAvailable, type BackendFactory } from '../registry.js';
+import { MAIN_BACKENDS, NO_RELAXED, createAvailable, type BackendFactory } from '../registry.js';
 import type { Backend } from '../types.js';
-import { wasmSimdSupported } from './backend.js';
+import { relaxedSimdSupported, wasmSimdSupported } from './backend.js';
 import { createThreadedWasmBackend } from './node-threads.js';
 
 const NO_SIMD = 'this runtime has no WebAssembly SIMD128';
@@ -22,6 +22,11 @@ export const NODE_BACKENDS: readonly BackendFactory[] = [
         label: 'wasm-simd-threads',
         unavailable: () => (wasmSimdSupported() ? null : NO_SIMD),
         create: () => createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0 }),
+      },
+      {
+        label: 'wasm-simd-threads plain',
+        unavailable: () => (relaxedSimdSupported() ? null : NO_RELAXED),
+        create: () => createThreadedWasmBackend({ threads: 2, minThreadedMacs: 0, relaxed: false }),
       },
     ],
   },

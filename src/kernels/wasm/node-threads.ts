@@ -3,19 +3,21 @@
  * kernel.wat run on one shared WebAssembly.Memory, imported by an instance on the calling thread and
  * one in each worker_threads worker; a call's output row blocks are split between them.
  *
- * Scheduling: a call is cut into chunks of row blocks; every thread (the caller included) claims its
- * own share first, then, with atomic counters, the chunks the others have not started, so a worker
- * that wakes late, or shares its core with another process, takes fewer chunks instead of holding
- * the caller up. A worker sleeps
- * in Atomics.wait between calls; the caller posts a call, runs chunks itself, then either withdraws
- * the post (the worker never woke: nothing to wait for) or waits for the worker's last chunk.
- * Row blocks are independent, so the output is bit for bit the single-thread backend's.
+ * Scheduling (chunks.ts, the one copy shared with the worker, node-worker.ts): a call is cut into
+ * chunks of row blocks; every thread (the caller included) claims its own share first, then, with
+ * atomic counters, the chunks the others have not started. A worker sleeps in Atomics.wait between
+ * calls; the caller posts a call, runs chunks itself, then either withdraws the post (the worker
+ * never woke: nothing to wait for) or waits for the worker's last chunk. Row blocks are independent,
+ * so the output is bit for bit the single-thread backend's.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError, checkOptions } from '../../errors.js';
+import { compileOnce, memoryLimitOf, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type KernelDispatch, type WasmBackend } from './backend.js';
+import { controlWords, runBlocks, runShared, stopWorkers, workerChunks, type KernelCall, type KernelExports, type WorkerStart } from './chunks.js';
+import { KERNEL_RELAXED_SHARED_WASM_BASE64 } from './generated/kernel-relaxed-shared-bytes.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
-import { decodeBase64, memoryLimitOf, runBlocks, wasmBackendOf, wasmSimdSupported, type KernelCall, type WasmBackendOptions, type KernelDispatch, type KernelExports, type WasmBackend } from './backend.js';
+import { NODE_WORKER_SOURCE } from './generated/node-worker-source.js';
 import { WasmHeap } from './heap.js';
 
 /**
@@ -32,78 +34,6 @@ const CHUNKS_PER_THREAD = 8;
 
 /** Most threads a backend may have (each is a worker with its own wasm instance). */
 export const MAX_THREADS = 64;
-
-// Control block, Int32 words in the shared memory: the current call's chunk count, chunk size and
-// thread count, its arguments (KernelCall, in ARG_ORDER), then one 64-byte line per thread t (LINES +
-// LINE·t): the claim counter of t's home chunks and, for workers, their state word and failure flag.
-const CHUNKS = 0;
-const CHUNK = 1;
-const THREADS = 2;
-const ARGS = 3;
-const ARG_ORDER = ['op', 'w', 's', 'x', 'xScales', 'out', 'bias', 'm', 'nb', 'groups', 'cpg', 'panel', 'scratch', 'scratchBytes'] as const;
-/** Chunks run by workers since the backend was created (diagnostic, `workerChunks`). */
-const WORKER_CHUNKS = 31;
-const LINES = 32;
-const LINE = 16;
-const NEXT = 0;
-const STATE = 1;
-const FAILED = 2;
-const IDLE = 0;
-const POSTED = 1;
-const RUNNING = 2;
-const DONE = 3;
-const STOP = 4;
-
-/**
- * Thread t's home chunks are [first(t), first(t + 1)): each call gives a thread the same rows, so a
- * weight that fits in the caches stays in the cache of the core that reads it (an A/B against one
- * counter shared by all threads: bench/results/threads.md, run E). A
- * thread that runs out of home chunks takes those the others have not claimed yet, in the order
- * t+1, t+2, ...
- */
-function firstChunk(t: number, chunks: number, threads: number): number {
-  return Math.floor((t * chunks) / threads);
-}
-
-/**
- * The worker: the shared kernel module instantiated on the shared memory, then a loop that sleeps
- * until its state word is POSTED and claims chunks like the caller (runChunks mirrors `runBlocks`
- * and `claimChunks`, with the call read from the control block). Run from a string (`eval: true`), so the built package
- * needs no separate worker file; an eval'd worker is CommonJS or, when the process runs with
- * `--input-type=module` (inherited), ESM, so it loads worker_threads with import(), valid in both.
- */
-const WORKER_SOURCE = `'use strict';
-import('node:worker_threads').then(({ parentPort, workerData }) => {
-const { module, memory, ctl, slot, words } = workerData;
-const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const c = new Int32Array(memory.buffer, ctl, words);
-const st = ${LINES} + ${LINE} * slot + ${STATE};
-function runChunks() {
-  const [op, w, s, x, xs, out, bias, m, nb, groups, cpg, panel, scratch, scratchBytes] = c.subarray(${ARGS}, ${ARGS + ARG_ORDER.length});
-  const wb = groups * cpg * 64, sb = groups * 16, os = nb * 16, scr = scratch + slot * scratchBytes;
-  const chunks = c[${CHUNKS}], size = c[${CHUNK}], threads = c[${THREADS}];
-  for (let v = 0; v < threads; v++) {
-    const o = (slot + v) % threads, at = ${LINES} + ${LINE} * o + ${NEXT}, end = Math.floor(((o + 1) * chunks) / threads);
-    for (let i = Atomics.add(c, at, 1); i < end; i = Atomics.add(c, at, 1)) {
-      const b0 = i * size, n = Math.min(nb, b0 + size) - b0;
-      Atomics.add(c, ${WORKER_CHUNKS}, 1);
-      if (op === 1) k.linear_f32(w + b0 * wb, s + b0 * sb, x, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
-      else k.linear_i8(w + b0 * wb, s + b0 * sb, x, xs, out + b0 * 16, bias + b0 * 16, m, n, groups, cpg, panel, scr, os);
-    }
-  }
-}
-parentPort.postMessage('ready');
-for (;;) {
-  const state = Atomics.load(c, st);
-  if (state === ${STOP}) break;
-  if (state !== ${POSTED}) { Atomics.wait(c, st, state); continue; }
-  if (Atomics.compareExchange(c, st, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
-  try { runChunks(); } catch (e) { Atomics.store(c, st - ${STATE} + ${FAILED}, 1); console.error('int8-linear threaded backend, worker', slot, e); }
-  Atomics.store(c, st, ${DONE});
-  Atomics.notify(c, st);
-}
-});
-`;
 
 /** Options of `createThreadedWasmBackend`. */
 export interface ThreadedWasmBackendOptions extends WasmBackendOptions {
@@ -133,8 +63,6 @@ export interface ThreadedWasmBackend extends WasmBackend {
   readonly workerChunks: number;
 }
 
-let compiled: Promise<WebAssembly.Module> | null = null;
-
 /**
  * Creates the WebAssembly SIMD backend on `threads` threads (Node only, from `int8-linear/node`):
  * the same kernels, packed layout and numbers as `createWasmBackend()` (outputs are bit for bit the
@@ -153,7 +81,7 @@ let compiled: Promise<WebAssembly.Module> | null = null;
  *   wasm2.dispose();
  */
 export async function createThreadedWasmBackend(options: ThreadedWasmBackendOptions = {}): Promise<ThreadedWasmBackend> {
-  checkOptions('createThreadedWasmBackend', options, ['maxMemoryBytes', 'threads', 'minThreadedMacs'], BackendError);
+  checkOptions('createThreadedWasmBackend', options, ['maxMemoryBytes', 'threads', 'minThreadedMacs', 'relaxed'], BackendError);
   // A second thread on a single core only adds the cost of waking it.
   const threads = options.threads ?? Math.min(2, availableParallelism());
   const minMacs = options.minThreadedMacs ?? MIN_THREADED_MACS;
@@ -170,8 +98,8 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   if (!wasmSimdSupported()) {
     throw new BackendError('createThreadedWasmBackend: this runtime has no WebAssembly SIMD128 (needs Node >= 16.4); use createJsBackend() instead');
   }
-  compiled ??= WebAssembly.compile(decodeBase64(KERNEL_SHARED_WASM_BASE64));
-  const module = await compiled;
+  const relaxed = useRelaxed('createThreadedWasmBackend', options.relaxed);
+  const module = await compileOnce(relaxed ? KERNEL_RELAXED_SHARED_WASM_BASE64 : KERNEL_SHARED_WASM_BASE64);
   // The maximum is `maxMemoryBytes` (default the wasm32 limit): a shared memory cannot move when it
   // grows, so it is reserved (address space only) up front. Growing past it throws, and the heap turns
   // that into a BackendError that changes nothing.
@@ -180,14 +108,15 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernel = instance.exports as unknown as KernelExports;
   const heap = new WasmHeap(memory, 16, pages * 65536);
-  const words = LINES + LINE * threads;
+  const words = controlWords(threads);
   const ctlPtr = heap.alloc(words * 4);
   const ctl = new Int32Array(memory.buffer, ctlPtr, words);
   ctl.fill(0);
 
   const workers: Worker[] = [];
   for (let slot = 1; slot < threads; slot++) {
-    workers.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctl: ctlPtr, slot, words } }));
+    const start: WorkerStart = { module, memory, ctl: ctlPtr, slot, words };
+    workers.push(new Worker(new URL(`data:text/javascript,${encodeURIComponent(NODE_WORKER_SOURCE)}`), { workerData: start }));
   }
   const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())))).then(() => undefined);
   try {
@@ -210,35 +139,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
       }
       const size = Math.ceil(Math.max(c.panel, Math.ceil(c.nb / (threads * CHUNKS_PER_THREAD))) / c.panel) * c.panel;
       const chunks = Math.ceil(c.nb / size);
-      for (let i = 0; i < ARG_ORDER.length; i++) ctl[ARGS + i] = c[ARG_ORDER[i]];
-      ctl[CHUNKS] = chunks;
-      ctl[CHUNK] = size;
-      ctl[THREADS] = threads;
-      for (let t = 0; t < threads; t++) Atomics.store(ctl, LINES + LINE * t + NEXT, firstChunk(t, chunks, threads));
-      for (let t = 1; t < threads; t++) {
-        Atomics.store(ctl, LINES + LINE * t + STATE, POSTED);
-        Atomics.notify(ctl, LINES + LINE * t + STATE, 1);
-      }
-      let failed = false;
-      try {
-        for (let o = 0; o < threads; o++) {
-          const at = LINES + LINE * o + NEXT;
-          const end = firstChunk(o + 1, chunks, threads);
-          for (let i = Atomics.add(ctl, at, 1); i < end; i = Atomics.add(ctl, at, 1)) {
-            runBlocks(kernel, c, i * size, Math.min(c.nb, (i + 1) * size), 0);
-          }
-        }
-      } finally {
-        // Even if this thread failed: no worker may still write into scratch the next call reuses.
-        for (let t = 1; t < threads; t++) {
-          const st = LINES + LINE * t + STATE;
-          if (Atomics.compareExchange(ctl, st, POSTED, IDLE) === POSTED) continue; // it never started
-          waitUntilDone(ctl, st);
-          if (ctl[st - STATE + FAILED] !== 0) failed = true;
-          ctl[st - STATE + FAILED] = 0;
-          Atomics.store(ctl, st, IDLE);
-        }
-      }
+      const failed = !runShared(kernel, ctl, c, threads, chunks, size);
       if (failed) {
         throw new BackendError(
           `wasm-simd-threads backend: a worker failed during a kernel call (its error is printed on stderr); ` +
@@ -247,18 +148,15 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
       }
     },
     dispose(): void {
-      for (let t = 1; t < threads; t++) {
-        Atomics.store(ctl, LINES + LINE * t + STATE, STOP);
-        Atomics.notify(ctl, LINES + LINE * t + STATE);
-      }
+      stopWorkers(ctl, threads);
       for (const w of workers) void w.terminate();
     },
   };
-  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128-threads${threads}`, memory, heap, dispatch });
+  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch });
   return Object.defineProperties(backend, {
     threads: { value: threads, enumerable: true },
     exited: { value: exited, enumerable: true },
-    workerChunks: { get: () => Atomics.load(ctl, WORKER_CHUNKS), enumerable: true },
+    workerChunks: { get: () => workerChunks(ctl), enumerable: true },
   }) as ThreadedWasmBackend;
 }
 
@@ -271,10 +169,4 @@ function started(worker: Worker): Promise<void> {
     worker.once('error', (e) => fail(String(e)));
     worker.once('exit', (code) => fail(`exited with code ${code}`));
   });
-}
-
-/** Waits until worker state word `st` is DONE: a short spin (the last chunk is usually nearly done), then Atomics.wait. */
-function waitUntilDone(ctl: Int32Array, st: number): void {
-  for (let spin = 0; spin < 4096; spin++) if (Atomics.load(ctl, st) === DONE) return;
-  for (let s = Atomics.load(ctl, st); s !== DONE; s = Atomics.load(ctl, st)) Atomics.wait(ctl, st, s);
 }
