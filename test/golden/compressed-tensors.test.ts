@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectCloseToPyTorch as expectClose } from '../helpers/compare.js';
 import { FormatError, type QuantizedLinear, type Tensor, loadCompressedTensors, readSafetensors, saveCompressedTensors } from '../../src/index.js';
 import { loadCompressedTensorsFile, readSafetensorsFile } from '../../src/io/node.js';
 import { vllmScheme } from '../helpers/vllm-scheme.js';
@@ -12,16 +13,6 @@ const DIR = join(new URL('.', import.meta.url).pathname, 'compressed-tensors');
  * scale after the sum and rounds once to float32: float32 rounding of outputs below 10, about 4 ulps.
  */
 const OUTPUT_TOL = 2 ** -20;
-
-function expectClose(got: Tensor, want: Tensor, tol: number): void {
-  expect(got.shape).toEqual(want.shape);
-  for (let i = 0; i < want.data.length; i++) {
-    const g = Number(got.data[i]);
-    const w = Number(want.data[i]);
-    const err = Math.abs(g - w) / Math.max(1, Math.abs(w));
-    if (!(err <= tol)) throw new Error(`index ${i}: got ${g}, PyTorch ${w}, relative error ${err} > ${tol}`);
-  }
-}
 
 async function fixture(name: string): Promise<{ expected: Record<string, Tensor>; config: Record<string, unknown> }> {
   const { tensors } = await readSafetensorsFile(join(DIR, name, 'expected.safetensors'));

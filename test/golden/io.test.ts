@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectCloseToPyTorch as expectClose } from '../helpers/compare.js';
 import { quantizeCheckpoint } from '../../src/io/node-quantize.js';
-import { type Tensor, loadCompressedTensors, quantize, readSafetensors } from '../../src/index.js';
+import { loadCompressedTensors, quantize, readSafetensors } from '../../src/index.js';
 import { unpackInt8Rows } from '../../src/io/compressed-tensors.js';
 import { loadCompressedTensorsFile, openSafetensors, readSafetensorsFile } from '../../src/io/node.js';
 
@@ -15,16 +16,6 @@ const HERE = new URL('.', import.meta.url).pathname;
  * so the two differ by float32 rounding of outputs of magnitude < 10: 2^-20 is about 4 ulps there.
  */
 const OUTPUT_TOL = 2 ** -20;
-
-function expectClose(got: Tensor, want: Tensor, tol: number): void {
-  expect(got.shape).toEqual(want.shape);
-  for (let i = 0; i < want.data.length; i++) {
-    const g = Number(got.data[i]);
-    const w = Number(want.data[i]);
-    const err = Math.abs(g - w) / Math.max(1, Math.abs(w));
-    if (!(err <= tol)) throw new Error(`index ${i}: got ${g}, PyTorch ${w}, relative error ${err} > ${tol}`);
-  }
-}
 
 describe('compressed-tensors checkpoint written by hand from the spec (test/golden/io/make_fixtures.py)', () => {
   const dir = join(HERE, 'io', 'compressed-tensors');

@@ -59,3 +59,17 @@ export function float32DotBound(k: number, absSum: number): number {
   const n = k + 3;
   return ((n * U32) / (1 - n * U32)) * absSum;
 }
+
+/**
+ * Shapes equal and every element within `tol` of PyTorch's value, relative to max(1, |PyTorch|)
+ * (an absolute bound below 1); a failure names the index, both values and the limit.
+ */
+export function expectCloseToPyTorch(got: { shape: readonly number[]; data: ArrayLike<number | bigint> }, want: { shape: readonly number[]; data: ArrayLike<number | bigint> }, tol: number): void {
+  if (got.shape.join(',') !== want.shape.join(',')) throw new Error(`shape (${got.shape.join(', ')}), PyTorch (${want.shape.join(', ')})`);
+  for (let i = 0; i < want.data.length; i++) {
+    const g = Number(got.data[i]);
+    const w = Number(want.data[i]);
+    const err = Math.abs(g - w) / Math.max(1, Math.abs(w));
+    if (!(err <= tol)) throw new Error(`index ${i}: got ${g}, PyTorch ${w}, relative error ${err} > ${tol}`);
+  }
+}
