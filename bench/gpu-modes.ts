@@ -1,4 +1,4 @@
-import { createGpuBackend, type GpuMode } from '../src/gpu/index.js';
+import { createGpuBackend, type GpuMode, type SoftwareGpuMode } from '../src/gpu/index.js';
 
 /** gpu.js rows in its cpu mode (kernels transpiled to plain JS) are skipped above this many multiply-adds. */
 export const GPUJS_CPU_MAX_MACS = 2 ** 27;
@@ -23,7 +23,7 @@ export async function gpuModes(log: (line: string) => void = console.log): Promi
 }
 
 /** Why a gpu.js row in `mode` is skipped at `macs` multiply-adds, or null when it runs. */
-export function gpujsSkip(mode: GpuMode, macs: number, all = false): string | null {
+export function gpujsSkip(mode: GpuMode | SoftwareGpuMode, macs: number, all = false): string | null {
   if (mode === 'cpu' && macs > GPUJS_CPU_MAX_MACS) return '> 2^27 MACs in cpu mode';
   if (!all && macs > GPUJS_MAX_MACS) return '> 2^28 MACs; --all runs it';
   return null;

@@ -9,6 +9,8 @@
  *   catch (e) { if (e instanceof Int8LinearError) console.error(e.message); }
  */
 export class Int8LinearError extends Error {
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'Int8LinearError');
+
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -16,16 +18,57 @@ export class Int8LinearError extends Error {
 }
 
 /** A tensor shape or data length does not fit what the operation needs. */
-export class ShapeError extends Int8LinearError {}
+export class ShapeError extends Int8LinearError {
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'ShapeError');
+}
 
 /** Quantization input or options are invalid (non-finite weights, bad group size, ...). */
-export class QuantizationError extends Int8LinearError {}
+export class QuantizationError extends Int8LinearError {
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'QuantizationError');
+}
 
 /** Serialized data (a safetensors file, a state dict) is malformed or does not match. */
-export class FormatError extends Int8LinearError {}
+export class FormatError extends Int8LinearError {
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'FormatError');
+}
 
 /** A backend cannot be created here, or cannot run the given layer. */
-export class BackendError extends Int8LinearError {}
+export class BackendError extends Int8LinearError {
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'BackendError');
+}
+
+/**
+ * The `instanceof` check of a library class that also holds for instances made by the other build of
+ * this package. A program that loads both `dist/index.cjs` (through `require`, or a CommonJS dependency)
+ * and `dist/index.js` (through `import`) has two copies of every class, and a plain `instanceof` would
+ * call a Tensor made by one copy "not a Tensor" in the other. So each class marks its prototype with a
+ * global brand, `Symbol.for('int8-linear.<name>')` (the same symbol in every copy), and `instanceof`
+ * tests that brand. A subclass that declares no check of its own (a user's `class MyTensor extends
+ * Tensor`) keeps JavaScript's ordinary prototype-chain test.
+ *
+ * Used as the class's `static readonly [Symbol.hasInstance]` field, annotated pure, so a bundler can
+ * still drop a class nobody imports (a static block or a call after the class would keep it).
+ *
+ * Example:
+ *   class Tensor { static readonly [Symbol.hasInstance] = brandedInstanceCheck(this, 'Tensor'); }
+ *   require('int8-linear').Tensor.zeros([2]) instanceof (await import('int8-linear')).Tensor;   // true
+ */
+export function brandedInstanceCheck(Class: abstract new (...args: never[]) => unknown, name: string): BrandedInstanceCheck {
+  const brand = Symbol.for(`int8-linear.${name}`);
+  Object.defineProperty(Class.prototype, brand, { value: true });
+  const ordinary = Function.prototype[Symbol.hasInstance];
+  return function hasInstance<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    if (this !== Class) return ordinary.call(this, value);
+    return (typeof value === 'object' || typeof value === 'function') && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  };
+}
+
+/**
+ * The type of a class's `[Symbol.hasInstance]` made by `brandedInstanceCheck`: it narrows `x instanceof C`
+ * to the instance type of the class on the right, so a subclass (`class MyError extends FormatError`)
+ * narrows to itself, not to the class that declared the check.
+ */
+export type BrandedInstanceCheck = <T>(this: abstract new (...args: never[]) => T, value: unknown) => value is T;
 
 /** One of the error classes above, for helpers that throw the caller's kind of error. */
 export type ErrorClass = new (message: string) => Int8LinearError;

@@ -1,4 +1,4 @@
-import { Int8LinearError } from './errors.js';
+import { Int8LinearError, brandedInstanceCheck } from './errors.js';
 
 const N = 624;
 const M = 397;
@@ -36,6 +36,9 @@ function toSeed(seed: number | bigint): bigint {
  *   new Linear(5, 3, { generator: g });
  */
 export class Generator {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'Generator');
+
   private readonly state = new Uint32Array(N);
   private index = N;
   private seed = DEFAULT_SEED;

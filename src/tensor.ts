@@ -1,5 +1,5 @@
 import { getFloat16, setFloat16 } from '@petamoriken/float16';
-import { ShapeError, describeValue, ownEntry } from './errors.js';
+import { ShapeError, brandedInstanceCheck, describeValue, ownEntry } from './errors.js';
 
 /**
  * Element types a Tensor can hold. float16/bfloat16 hold raw 16-bit patterns in a Uint16Array
@@ -100,6 +100,9 @@ export function formatShape(shape: readonly (number | bigint)[]): string {
  *   x.dtype;  // 'float32'
  */
 export class Tensor<D extends DType = DType> {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'Tensor');
+
   readonly data: DataTypeMap[D];
   readonly shape: readonly number[];
   readonly dtype: D;
@@ -235,6 +238,21 @@ export class Tensor<D extends DType = DType> {
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype})`;
   }
+}
+
+/**
+ * The fix to append to an error about `value`, where a float32 Tensor was needed: how to convert it
+ * with `toFloat32()` (as PyTorch code calls `.float()` first: ATen's quantize refuses half tensors too),
+ * or '' when `value` is not a Tensor of another dtype. `name` is what the caller calls the value.
+ *
+ * Example:
+ *   toFloat32Hint(new Tensor(new Uint16Array(2), [2], 'float16'), 'weight');
+ *   // '; call weight.toFloat32() first (exact: every float16 value is a float32 value)'
+ */
+export function toFloat32Hint(value: unknown, name: string): string {
+  if (!(value instanceof Tensor) || value.dtype === 'float32') return '';
+  const how = value.dtype === 'float16' || value.dtype === 'bfloat16' ? `exact: every ${value.dtype} value is a float32 value` : 'each value rounds to the nearest float32';
+  return `; call ${name}.toFloat32() first (${how})`;
 }
 
 let HALF_TABLE: Float32Array | null = null;

@@ -3,9 +3,9 @@
  * `MLP(nn.Module)`, loaded from the float checkpoint, quantized whole with `quantize_`, or loaded
  * from a compressed-tensors file written by `int8-linear quantize` with `loadCheckpoint`.
  */
-import type { QuantizedLinear} from '../../src/index.js';
-import { Linear, Module, ReLU, loadCheckpoint, quantize_, type Backend, type QuantScheme, type Tensor } from '../../src/index.js';
-import { readSafetensorsFile } from '../../src/io/node.js';
+import type { QuantizedLinear} from 'int8-linear';
+import { Linear, Module, ReLU, loadCheckpoint, quantize_, type Backend, type QuantScheme, type Tensor } from 'int8-linear';
+import { readSafetensorsFile } from 'int8-linear/node';
 
 export const HERE = new URL('.', import.meta.url).pathname;
 

@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { availableBackends, maxAbsError, type QuantScheme } from '../../src/index.js';
-import { quantizeCheckpoint } from '../../src/node.js';
+import { availableBackends, maxAbsError, type QuantScheme } from 'int8-linear';
+import { quantizeCheckpoint } from 'int8-linear/node';
 import { HERE, agreement, argmax, loadDigits, loadMlpFile, quantizeMlp } from './model.js';
 import { table } from '../../src/cli/format.js';
 

@@ -9,6 +9,7 @@ import {
   type QuantizedLinear,
 } from 'int8-linear';
 import { layerKernelWeight, releaseWeight } from 'int8-linear/advanced';
+import type { GpuBackend } from 'int8-linear/gpu';
 import { barChart, cellAt, heatmap, highlight, histogramChart, type Bar } from './draw.js';
 import { LANGS, t, type Key, type Lang } from './i18n.js';
 import {
@@ -359,33 +360,6 @@ let backendRuns: BackendRun[] = [];
 let benchedShape = '';
 let softwareWhy: string[] = [];
 
-/** The WebGL renderer string (unmasked where the browser allows), e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device ...))". */
-function webglRenderer(): string {
-  const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
-  if (gl === null) return '';
-  const ext = gl.getExtension('WEBGL_debug_renderer_info');
-  return String(gl.getParameter(ext === null ? gl.RENDERER : ext.UNMASKED_RENDERER_WEBGL));
-}
-
-interface AdapterLike {
-  readonly isFallbackAdapter?: boolean;
-  readonly info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
-}
-
-/** Whether the WebGPU adapter is a software one: `isFallbackAdapter` (GPUAdapterInfo, or the older GPUAdapter field), or SwiftShader by name. */
-async function webgpuSoftware(): Promise<string | null> {
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<AdapterLike | null> } }).gpu;
-  const adapter = await gpu?.requestAdapter();
-  if (adapter === undefined || adapter === null) return null;
-  const info = adapter.info ?? {};
-  if (info.isFallbackAdapter === true || adapter.isFallbackAdapter === true) return 'WebGPU isFallbackAdapter';
-  const name = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`;
-  return SOFTWARE_RENDERER.test(name) ? `WebGPU adapter “${name.trim()}”` : null;
-}
-
-/** Renderer names of CPU implementations of WebGL/WebGPU. */
-const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software/i;
-
 /** Every backend this browser has: int8-linear/gpu's list where gpu.js loads (plus webgpu if present), else the main entry's. */
 async function allBackends(): Promise<Backend[]> {
   try {
@@ -416,8 +390,6 @@ async function runBackends(l: Lesson): Promise<void> {
   const s = l.settings;
   const x = makeInput(s, BENCH_M);
   const expected = quantizedLayer(l).to(createReferenceBackend()).forward(x).data;
-  const renderer = webglRenderer();
-  const gpuSoftware = await webgpuSoftware();
   const runs: BackendRun[] = [];
   const why = new Set<string>();
   for (const b of await allBackends()) {
@@ -435,10 +407,10 @@ async function runBackends(l: Lesson): Promise<void> {
       }
       let err = 0;
       for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(y[i] - expected[i]));
-      let software: string | null = null;
-      if (b.mode === 'webgl2' || b.mode === 'webgl') software = SOFTWARE_RENDERER.test(renderer) ? `WebGL renderer “${renderer}”` : null;
-      else if (b.mode === 'webgpu') software = gpuSoftware;
-      else if (b.name === 'gpujs') software = `gpu.js mode ${b.mode}`;
+      // int8-linear/gpu says itself whether the backend is software-emulated (its renderer name, WebGPU's
+      // isFallbackAdapter, or gpu.js's own CPU modes): see docs/gpu.md.
+      const g = b as Partial<GpuBackend>;
+      const software = g.softwareEmulated === true ? (g.renderer ? `${b.mode}: “${g.renderer}”` : `gpu.js mode ${b.mode}`) : null;
       if (software !== null) why.add(software);
       runs.push({ label: `${b.name} / ${b.mode}`, shape: `${BENCH_M} × ${s.in} × ${s.out}`, software, firstMs, medianMs: median(times), maxAbsError: err });
     } catch (e) {

@@ -3,8 +3,9 @@
  * checkpoint, quantized per channel from examples/lm/model.safetensors by the CLI's own code), then
  * serve the folder (e.g. `npx http-server examples/lm-browser/dist` or `python3 -m http.server`).
  * `--check` also opens the page in headless Chromium (/usr/bin/chromium), generates, and prints the
- * tokens per second the page shows. The page and examples/lm/model.ts import the library from src/
- * (one copy of Module for both), bundled by esbuild.
+ * tokens per second the page shows. The page and examples/lm/model.ts import the library by name, as a
+ * user's page would: esbuild bundles the built package (dist/, through its exports map; the npm script
+ * builds it first).
  */
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { createServer } from 'node:http';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { quantizeCheckpoint } from '../../src/io/node-quantize.js';
+import { quantizeCheckpoint } from 'int8-linear/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, 'dist');

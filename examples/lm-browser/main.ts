@@ -4,7 +4,7 @@
  * moves it to the fastest backend availableBackends() has here, and generates greedily, showing each
  * byte as it comes and the tokens per second.
  */
-import { availableBackends, loadCheckpoint, readSafetensors } from '../../src/index.js';
+import { availableBackends, loadCheckpoint, readSafetensors } from 'int8-linear';
 import { KVCache, LlamaForCausalLM, argmaxRow, type LlamaConfig } from '../lm/model.js';
 
 const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;

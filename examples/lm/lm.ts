@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Tensor} from '../../src/index.js';
-import { loadCheckpoint, quantize_, readSafetensors, type ModelQuantScheme } from '../../src/index.js';
+import type { Tensor} from 'int8-linear';
+import { loadCheckpoint, quantize_, readSafetensors, type ModelQuantScheme } from 'int8-linear';
 import { LlamaForCausalLM, argmaxRow, type LlamaConfig } from './model.js';
 
 export const HERE = fileURLToPath(new URL('.', import.meta.url));

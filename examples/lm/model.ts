@@ -7,8 +7,8 @@
  *
  * Shape: ids (T,) -> logits (T, vocab_size); with a `KVCache`, T new tokens after `cache.length` old ones.
  */
-import type { QuantizedLinear} from '../../src/index.js';
-import { Embedding, Linear, Module, ModuleList, RMSNorm, SiLU, Tensor } from '../../src/index.js';
+import type { QuantizedLinear} from 'int8-linear';
+import { Embedding, Linear, Module, ModuleList, RMSNorm, SiLU, Tensor } from 'int8-linear';
 
 /** The checkpoint's `config` metadata (Hugging Face LlamaConfig field names). */
 export interface LlamaConfig {

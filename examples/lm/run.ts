@@ -12,10 +12,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasW8A8 } from '../../src/kernels/dispatch.js';
+import { hasW8A8 } from 'int8-linear/advanced';
 import { table } from '../../src/cli/format.js';
-import { availableBackends, quantizeCheckpoint } from '../../src/node.js';
-import type { Backend } from '../../src/index.js';
+import { availableBackends, quantizeCheckpoint } from 'int8-linear/node';
+import type { Backend } from 'int8-linear';
 import { generate, type LlamaForCausalLM } from './model.js';
 import { CHECKPOINT, LOGITS_TOL, SCHEMES, agreement, evaluate, golden, heldout, loadModel, quantizedModel, readCheckpoint } from './lm.js';
 

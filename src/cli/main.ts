@@ -10,8 +10,9 @@ import { parseSize } from '../io/checkpoint-plan.js';
 import { DEFAULT_IGNORE, LOW_SQNR_MARGIN_DB, quantizeCheckpoint, type QuantizeReport } from '../io/node-quantize.js';
 import { formatShape } from '../tensor.js';
 import { convertDirection, convertFile } from './convert.js';
-import { formatBytes, printable, progressLine, table } from './format.js';
+import { formatBytes, printable, table, wrapText } from './format.js';
 import { inspectCheckpoint } from './inspect.js';
+import { progressBar } from './progress.js';
 
 export const USAGE = `int8-linear ${pkg.version}: int8 weight quantization of PyTorch Linear layers
 
@@ -52,7 +53,12 @@ writing; writes atomically (a folder is staged and renamed into place).
   --max-shard-size <size>      folder output: largest shard, as Hugging Face (default 5GB)
   --config-json                file output: also merge quantization_config into config.json
                                beside it (a folder output always has config.json)
-  -q, --quiet                  no table
+  --json                       print the report as JSON (for scripts) instead of the table
+  -q, --quiet                  no table, no progress bar
+
+On a terminal, a progress bar (bytes written, rate, time left) is drawn on stderr and
+the table is fitted to the terminal's width (long layer names shortened in the middle);
+piped or redirected, there is no bar and the table has every name in full.
 
 convert: between GGUF v3 and safetensors, the direction from the extensions.
   model.gguf -> model.safetensors: Q8_0 weights become int8 group 32 layers (restricted range,
@@ -78,11 +84,16 @@ function fixed(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : String(x);
 }
 
-/** The per-layer table and totals printed by `quantize`. */
-export function formatQuantizeReport(r: QuantizeReport): string {
+/**
+ * The per-layer table and totals printed by `quantize`; names from the file are escaped (`printable`).
+ * `width` (a terminal's columns) fits the table into it: long names shortened in the middle, and
+ * 'max |err|', 'before', 'weight' left out, in that order, where even that is too wide.
+ */
+export function formatQuantizeReport(r: QuantizeReport, width?: number): string {
+  const names = (list: readonly string[]): string => list.map(printable).join(', ');
   const low = new Set(r.lowSqnr);
   const rows = r.layers.map((l) => [
-    l.name, `${l.dtype} ${formatShape(l.shape)}`, formatShape(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
+    printable(l.name), `${l.dtype} ${formatShape(l.shape)}`, formatShape(l.scaleShape), fixed(l.sqnrDb, 2), l.maxAbsError.toExponential(2),
     formatBytes(l.bytesBefore), formatBytes(l.bytesAfter),
     [l.transposed ? 'Conv1D, transposed' : '', low.has(l.name) ? 'low SQNR' : ''].filter((x) => x !== '').join(', '),
   ]);
@@ -94,11 +105,11 @@ export function formatQuantizeReport(r: QuantizeReport): string {
   const w8a8 = config !== null && Object.values(config.config_groups).some((g) => g.input_activations !== null && g.input_activations !== undefined);
   const lines = [
     `scheme: int8 ${s.granularity}${s.groupSize === null ? '' : ` ${s.groupSize}`}, range ${s.range}, ${w8a8 ? 'W8A8 (int8 activations per token)' : 'weight-only'}, ${config?.format ?? ''}`,
-    table(['layer', 'weight', 'scale', 'SQNR dB', 'max |err|', 'before', 'after', 'note'], rows, [3, 4, 5, 6]),
+    table(['layer', 'weight', 'scale', 'SQNR dB', 'max |err|', 'before', 'after', 'note'], rows, [3, 4, 5, 6], width === undefined ? undefined : { maxWidth: width, drop: [4, 5, 1] }),
     `${r.layers.length} layers quantized, ${r.copied.length} tensors copied unchanged` +
-      (r.ignored.length > 0 ? ` (ignored: ${r.ignored.join(', ')})` : '') +
-      (r.conv1d.length > 0 ? ` (Conv1D kept in float: ${r.conv1d.join(', ')})` : '') +
-      (r.notQuantizable.length > 0 ? `; copied, not a float dtype this tool quantizes: ${r.notQuantizable.join(', ')}` : ''),
+      (r.ignored.length > 0 ? ` (ignored: ${names(r.ignored)})` : '') +
+      (r.conv1d.length > 0 ? ` (Conv1D kept in float: ${names(r.conv1d)})` : '') +
+      (r.notQuantizable.length > 0 ? `; copied, not a float dtype this tool quantizes: ${names(r.notQuantizable)}` : ''),
     // int8 is 1 byte per weight: 4x below F32 but only 2x below the F16/BF16 most checkpoints ship in.
     r.layers.length === 0
       ? 'weights: none quantized'
@@ -108,9 +119,10 @@ export function formatQuantizeReport(r: QuantizeReport): string {
       (r.files.length > 1 ? `, ${r.files.filter((f) => f.endsWith('.safetensors')).length} shard(s)` : ''),
   ];
   if (r.lowSqnr.length > 0) {
-    lines.push(`low SQNR (more than ${LOW_SQNR_MARGIN_DB} dB below the median of the layers; outliers? try --granularity group or --ignore): ${r.lowSqnr.join(', ')}`);
+    lines.push(`low SQNR (more than ${LOW_SQNR_MARGIN_DB} dB below the median of the layers; outliers? try --granularity group or --ignore): ${names(r.lowSqnr)}`);
   }
-  return lines.join('\n');
+  // On a terminal the sentences around the table are wrapped at the width too (the table fits by itself).
+  return lines.map((l, i) => (width === undefined || i === 1 ? l : wrapText(l, width))).join('\n');
 }
 
 /** Signals that stop a conversion cleanly, with the exit code shells expect (128 + the signal's number). */
@@ -169,6 +181,7 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
       'transpose-conv1d': { type: 'boolean', default: false },
       'max-shard-size': { type: 'string', default: '5GB' },
       'config-json': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
   });
@@ -202,30 +215,38 @@ async function quantizeCommand(args: string[], out: NodeJS.WriteStream, err: Nod
   if (values.granularity === 'tensor' && values.activations === 'float32' && format === 'pack-quantized') {
     warn('per-tensor weight-only scales load here and in compressed-tensors, but vLLM runs weight-only int8 per channel or per group only');
   }
-  const tty = err.isTTY === true && !values.quiet;
+  const bar = values.quiet ? null : progressBar(err);
   const report = await stoppable(async (signal) => {
-    const r = await quantizeCheckpoint(input, output, {
-      granularity: values.granularity as Granularity,
-      range: values.range as QuantRange,
-      ...(gs === undefined ? {} : { groupSize: Number(gs) }),
-      scaleDtype,
-      format,
-      activations: values.activations as 'float32' | 'int8',
-      ignore: ignore.filter((p) => p !== ''),
-      defaultIgnore,
-      transposeConv1d: values['transpose-conv1d'],
-      maxShardSize,
-      signal,
-      onWarning: warn,
-      ...(tty ? { onProgress: (d: number, t: number, name: string) => err.write(progressLine(d, t, name)) } : {}),
-    });
-    if (tty) err.write('\r'.padEnd(81) + '\r');
+    let r: QuantizeReport;
+    try {
+      r = await quantizeCheckpoint(input, output, {
+        granularity: values.granularity as Granularity,
+        range: values.range as QuantRange,
+        ...(gs === undefined ? {} : { groupSize: Number(gs) }),
+        scaleDtype,
+        format,
+        activations: values.activations as 'float32' | 'int8',
+        ignore: ignore.filter((p) => p !== ''),
+        defaultIgnore,
+        transposeConv1d: values['transpose-conv1d'],
+        maxShardSize,
+        signal,
+        onWarning: warn,
+        ...(bar === null ? {} : { onProgress: (p) => bar.update(p) }),
+      });
+    } finally {
+      bar?.stop();
+    }
     if (values['config-json'] && r.files.length === 1 && r.files[0] === output) {
       await writeQuantizationConfigJson(resolve(output, '..', 'config.json'), r.config, { signal });
     }
     return r;
   });
-  if (!values.quiet) out.write(`${formatQuantizeReport(report)}\nwrote ${output}${report.files.length > 1 ? ` (${report.files.join(', ')})` : ''}\n`);
+  if (values.json) out.write(`${JSON.stringify({ output, ...report }, null, 2)}\n`);
+  else if (!values.quiet) {
+    const width = out.isTTY === true ? (out.columns || 80) : undefined;
+    out.write(`${formatQuantizeReport(report, width)}\nwrote ${printable(output)}${report.files.length > 1 ? ` (${report.files.map(printable).join(', ')})` : ''}\n`);
+  }
 }
 
 async function convertCommand(args: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<void> {

@@ -1,5 +1,6 @@
 import { BackendError, checkOptions } from '../errors.js';
 import type { AsyncBackend, CachingBackend, KernelWeight, LinearArgs } from '../kernels/types.js';
+import { describeDevice, isSoftwareRenderer, type DeviceInfo } from './device.js';
 import { loadGpuJs, type GpuInstance, type GpuKernel, type GpuMode, type GpuModeRequest } from './gpujs.js';
 import { LINEAR_KERNEL_SOURCE, packInt8Rows } from './pack.js';
 
@@ -49,15 +50,25 @@ export interface GpuStats {
  *
  * Shape: as `Backend.linear`: x (m, k) -> out (m, n).
  *
+ * `mode` is the gpu.js mode its kernels really run in, with `-software` appended where that GPU API is
+ * served by a software rasterizer on the CPU ('webgl2-software' in headless Chromium's SwiftShader,
+ * 'headlessgl-software' on Mesa's llvmpipe); `softwareEmulated` is true then, and in gpu.js's own CPU
+ * modes ('webasm', 'cpu'). `renderer` is the device's name as the API gives it (see docs/gpu.md).
+ *
  * Example:
  *   const gpu = await createGpuBackend();
  *   const y = await qfc.to(gpu).forwardAsync(x);   // every mode; qfc.forward(x) too, except on webgpu
  *   gpu.stats();                                   // { gpuBytes, weightsUploaded, kernelsCompiled, layers }
+ *   [gpu.mode, gpu.softwareEmulated];              // e.g. ['webgl2', false], ['headlessgl-software', true], ['webasm', true]
  *   gpu.dispose();
  */
 export interface GpuBackend extends AsyncBackend, CachingBackend {
   readonly name: 'gpujs';
-  readonly mode: GpuMode;
+  readonly mode: GpuMode | SoftwareGpuMode;
+  /** Whether no GPU runs the kernels: gpu.js's webasm and cpu modes, or a GPU API on a software rasterizer. */
+  readonly softwareEmulated: boolean;
+  /** The device's name (WebGL unmasked renderer, headless-gl's renderer, WebGPU adapter info), or null where hidden. */
+  readonly renderer: string | null;
   /** Whether only `linearAsync` can run (webgpu). */
   readonly asyncOnly: boolean;
   /** The same forward as `linear`, awaiting the device; required on webgpu. */
@@ -96,7 +107,10 @@ interface KernelCall {
   readonly fresh: boolean;
 }
 
-/** The modes that run on a GPU (the others emulate one on the CPU). */
+/** A GPU API mode whose device turned out to be a software rasterizer (see `isSoftwareRenderer`). */
+export type SoftwareGpuMode = 'webgl2-software' | 'webgl-software' | 'webgpu-software' | 'headlessgl-software';
+
+/** The modes that use a GPU API (webasm and cpu emulate one on the CPU; a software rasterizer may serve any of these). */
 export const ON_GPU: readonly GpuMode[] = ['webgl2', 'webgl', 'webgpu', 'headlessgl'];
 
 const REAL_MODES: readonly GpuMode[] = ['webgl2', 'webgl', 'webgpu', 'headlessgl', 'webasm', 'cpu'];
@@ -135,6 +149,9 @@ function constantBytes(kernel: GpuKernel, words: Float32Array, scales: Float32Ar
 
 class GpuJsBackend implements GpuBackend {
   readonly name = 'gpujs' as const;
+  readonly mode: GpuMode | SoftwareGpuMode;
+  readonly softwareEmulated: boolean;
+  readonly renderer: string | null;
   readonly asyncOnly: boolean;
   /** Whether row chunks are padded up to a bucket (on a GPU) or split exactly (on the CPU); see M_BUCKETS. */
   private readonly padRows: boolean;
@@ -153,10 +170,16 @@ class GpuJsBackend implements GpuBackend {
 
   constructor(
     private readonly gpu: GpuInstance,
-    readonly mode: GpuMode,
+    kernelMode: GpuMode,
+    device: DeviceInfo,
   ) {
-    this.asyncOnly = mode === 'webgpu';
-    this.padRows = ON_GPU.includes(mode);
+    const software = ON_GPU.includes(kernelMode) && isSoftwareRenderer(device);
+    this.mode = software ? (`${kernelMode}-software` as SoftwareGpuMode) : kernelMode;
+    this.softwareEmulated = software || !ON_GPU.includes(kernelMode);
+    this.renderer = device.renderer;
+    this.asyncOnly = kernelMode === 'webgpu';
+    // A software rasterizer also returns at once for padding rows, so the split follows the API, not the device.
+    this.padRows = ON_GPU.includes(kernelMode);
   }
 
   supports(weight: KernelWeight): boolean {
@@ -320,7 +343,8 @@ export async function createGpuBackend(options: GpuBackendOptions = {}): Promise
   let gpu: GpuInstance | undefined;
   try {
     gpu = new GPU({ mode: requested });
-    return new GpuJsBackend(gpu, await probeMode(gpu, requested));
+    const { mode, device } = await probeMode(gpu, requested);
+    return new GpuJsBackend(gpu, mode, device);
   } catch (cause) {
     gpu?.destroy().catch(() => undefined);
     if (cause instanceof BackendError) throw cause;
@@ -328,8 +352,8 @@ export async function createGpuBackend(options: GpuBackendOptions = {}): Promise
   }
 }
 
-/** Builds and runs a 1x1 layer to learn which gpu.js kernel class really runs (and that it works). */
-async function probeMode(gpu: GpuInstance, requested: GpuModeRequest): Promise<GpuMode> {
+/** Builds and runs a 1x1 layer to learn which gpu.js kernel class really runs (and that it works), and on what device. */
+async function probeMode(gpu: GpuInstance, requested: GpuModeRequest): Promise<{ mode: GpuMode; device: DeviceInfo }> {
   const words = packInt8Rows({ n: 1, k: 1, values: Int8Array.of(3) });
   const probe = createLinearKernel(gpu, { n: 1, k: 1, groupSize: 1, scales: Float32Array.of(0.5) }, words, 1);
   try {
@@ -341,7 +365,7 @@ async function probeMode(gpu: GpuInstance, requested: GpuModeRequest): Promise<G
         `createGpuBackend: gpu.js mode '${requested}' gave ${y[0]} for 2 · 3 · 0.5 (kernel ${kind || 'unknown'}); expected 3`,
       );
     }
-    return mode;
+    return { mode, device: describeDevice(probe.kernel?.context) };
   } finally {
     probe.destroy();
   }

@@ -35,6 +35,8 @@ export interface GpuKernel {
 export interface GpuKernelInternals {
   readonly constructor: { readonly name: string };
   readonly fallbackReason?: string | null;
+  /** The WebGL context (webgl, webgl2, headlessgl) or WebGPU `{ adapter, device }` it runs on; read for the renderer name. */
+  readonly context?: unknown;
   /** GL backends: one value per constant; arrays are RGBA32F textures of `uploadArrayLength` floats. */
   readonly kernelConstants?: readonly { readonly name: string; readonly uploadArrayLength?: number }[];
   /** webasm: the memory layout of the active module; each array constant is a flat float32 record. */

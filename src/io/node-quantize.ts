@@ -46,8 +46,8 @@ export interface QuantizeCheckpointOptions extends QuantScheme {
   defaultIgnore?: boolean;
   /** Float32 bytes converted per step (tests use a small value to exercise chunking). */
   chunkBytes?: number;
-  /** Called after each output tensor is written. */
-  onProgress?: (done: number, total: number, name: string) => void;
+  /** Called after each block of output is written (so a large tensor moves the bar too). */
+  onProgress?: (progress: QuantizeProgress) => void;
   /** Called with each warning (an ignore pattern matching nothing, a Conv1D weight kept in float). */
   onWarning?: (message: string) => void;
   /** Aborting stops the conversion and removes the temporary file(s) at once; input and any existing output are untouched. */
@@ -63,6 +63,21 @@ export interface QuantizeCheckpointOptions extends QuantScheme {
 }
 
 const OPTION_KEYS = [...SCHEME_KEYS, 'scaleDtype', 'ignore', 'defaultIgnore', 'chunkBytes', 'onProgress', 'onWarning', 'signal', 'format', 'activations', 'transposeConv1d', 'maxShardSize'];
+
+/**
+ * How far a conversion is: bytes of tensor data written (of the output's total), tensors finished, and
+ * the tensor being written.
+ *
+ * Example:
+ *   onProgress: (p) => console.error(`${p.bytesDone}/${p.bytesTotal} bytes, ${p.tensorsDone}/${p.tensors} tensors, at ${p.name}`)
+ */
+export interface QuantizeProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly tensorsDone: number;
+  readonly tensors: number;
+  readonly name: string;
+}
 
 /**
  * One quantized layer in the report.
@@ -404,8 +419,7 @@ export async function quantizeCheckpoint(input: string, output: string, options:
     }
     report.layers.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 
-    let done = 0;
-    const data = async function* (e: SafetensorsEntry): AsyncGenerator<Uint8Array> {
+    const tensorData = async function* (e: SafetensorsEntry): AsyncGenerator<Uint8Array> {
       const what = byOutput.get(e.name);
       if (what === undefined) throw new FormatError(`internal: no source for output tensor '${e.name}'`);
       if (what.kind === 'copy') {
@@ -415,7 +429,18 @@ export async function quantizeCheckpoint(input: string, output: string, options:
         yield new Uint8Array(new BigInt64Array([BigInt(what.layer.plan.outFeatures), BigInt(what.layer.plan.inFeatures)]).buffer);
       } else if (what.kind === 'scale') yield* scaleBytes(what.layer, scaleDtype, chunkBytes);
       else yield* weightBytes(what.layer, scaleDtype, chunkBytes);
-      onProgress?.(++done, specs.length, e.name);
+    };
+    // Bytes of tensor data over every output file (the specs are the tensors; a shard holds some of them).
+    const progress = { bytesDone: 0, bytesTotal: specs.reduce((a, sp) => a + sp.shape.reduce<number>((n, d) => n * Number(d), 1) * SAFETENSORS_DTYPE_BYTES[sp.dtype], 0), tensorsDone: 0, tensors: specs.length, name: '' };
+    const data = async function* (e: SafetensorsEntry): AsyncGenerator<Uint8Array> {
+      progress.name = e.name;
+      for await (const chunk of tensorData(e)) {
+        yield chunk;
+        // Resumed once the writer has taken the block.
+        progress.bytesDone += chunk.byteLength;
+        onProgress?.({ ...progress });
+      }
+      progress.tensorsDone++;
     };
     const writeOptions = { keep: files.map((f) => f.id), ...(signal === undefined ? {} : { signal }) };
     if (source.kind === 'file') {

@@ -1,4 +1,4 @@
-import { FormatError, describeValue } from '../errors.js';
+import { FormatError, brandedInstanceCheck, describeValue } from '../errors.js';
 import { DTYPE_BYTES, TYPED_ARRAY_OF, Tensor, type DType, type DataTypeMap, type TypedArrayClass } from '../tensor.js';
 import { JsonNumber, JsonObject, JsonSyntaxError, LONE_SURROGATE, parseStrictJson, type JsonValue } from './json-strict.js';
 
@@ -72,6 +72,9 @@ export type SafetensorsRule =
  *   catch (e) { if (e instanceof SafetensorsFormatError) console.error(e.rule, e.tensor, e.message); }
  */
 export class SafetensorsFormatError extends FormatError {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'SafetensorsFormatError');
+
   constructor(
     readonly rule: SafetensorsRule,
     readonly tensor: string | null,

@@ -1,4 +1,4 @@
-import { ShapeError } from '../errors.js';
+import { ShapeError, brandedInstanceCheck } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { Module } from './module.js';
@@ -97,6 +97,9 @@ function normalFill(data: Float32Array, generator: Generator): void {
  *   emb.forward([104, 105]).shape;   // [2, 128]
  */
 export class Embedding extends Module {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'Embedding');
+
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   readonly paddingIdx: number | null;
@@ -171,6 +174,9 @@ export interface NormOptions {
  *   String(ln);   // 'LayerNorm((128,), eps=1e-05, elementwise_affine=True)'
  */
 export class LayerNorm extends Module {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'LayerNorm');
+
   readonly normalizedShape: number[];
   readonly eps: number;
   readonly elementwiseAffine: boolean;
@@ -228,6 +234,9 @@ export class LayerNorm extends Module {
  *   String(norm);   // 'RMSNorm((128,), eps=1e-05, elementwise_affine=True)'
  */
 export class RMSNorm extends Module {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'RMSNorm');
+
   readonly normalizedShape: number[];
   /** The eps given, or null (printed `None`; float32 eps is used). */
   readonly eps: number | null;
@@ -286,6 +295,9 @@ abstract class Elementwise extends Module {
  *   new ReLU().forward(new Tensor(new Float32Array([-1, 2]), [2])).data;   // [0, 2]
  */
 export class ReLU extends Elementwise {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'ReLU');
+
   protected fn(x: number): number {
     return x > 0 ? x : 0;
   }
@@ -300,6 +312,9 @@ export class ReLU extends Elementwise {
  *   new SiLU().forward(new Tensor(new Float32Array([1]), [1])).data;   // [0.7310586]
  */
 export class SiLU extends Elementwise {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'SiLU');
+
   protected fn(x: number): number {
     return x / (1 + Math.exp(-x));
   }
@@ -356,6 +371,9 @@ export type GeluApproximate = 'none' | 'tanh';
  *   String(new GELU({ approximate: 'tanh' }));   // "GELU(approximate='tanh')"
  */
 export class GELU extends Elementwise {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'GELU');
+
   readonly approximate: GeluApproximate;
 
   constructor(options: { approximate?: GeluApproximate } = {}) {

@@ -1,4 +1,4 @@
-import { ShapeError, checkOptions, describeValue } from '../errors.js';
+import { ShapeError, brandedInstanceCheck, checkOptions, describeValue } from '../errors.js';
 import { referenceLinearF32 } from '../kernels/reference.js';
 import { Generator, defaultGenerator } from '../random.js';
 import { Tensor } from '../tensor.js';
@@ -41,6 +41,9 @@ function checkFeatures(name: string, value: number): void {
  *   fc.forward(Tensor.zeros([8, 512])).shape;   // [8, 1024]
  */
 export class Linear extends Module {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'Linear');
+
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly weight: Tensor<'float32'>;

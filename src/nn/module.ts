@@ -1,4 +1,4 @@
-import { FormatError, ShapeError, describeValue } from '../errors.js';
+import { FormatError, ShapeError, brandedInstanceCheck, describeValue } from '../errors.js';
 import type { Backend } from '../kernels/types.js';
 import { Tensor } from '../tensor.js';
 
@@ -93,6 +93,9 @@ function visit(root: Module, dedupe: boolean, fn: (prefix: string, module: Modul
  *   Object.keys(new MLP().stateDict());   // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
  */
 export class Module {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'Module');
+
   /** The direct children, `[name, module]` in registration order. */
   namedChildren(): [string, Module][] {
     const children: [string, Module][] = [];
@@ -406,6 +409,9 @@ interface Forwardable {
  *   Object.keys(model.stateDict())[0];   // 'layers.0.weight'
  */
 export class ModuleList<M extends Module = Module> extends Container implements Iterable<M> {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'ModuleList');
+
   constructor(modules: Iterable<M> = []) {
     super();
     for (const m of modules) this.append(m);
@@ -437,6 +443,9 @@ export class ModuleList<M extends Module = Module> extends Container implements 
  *   String(mlp);   // 'Sequential(\n  (0): Linear(in_features=64, out_features=128, bias=True)\n  (1): ReLU()\n  ...'
  */
 export class Sequential extends Container implements Iterable<Module> {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'Sequential');
+
   constructor(...modules: Module[]) {
     super();
     for (const m of modules) this.registerModule(String(this.items.size), m);
@@ -470,6 +479,9 @@ export class Sequential extends Container implements Iterable<Module> {
  *   this.heads.get('cls').forward(h);
  */
 export class ModuleDict<M extends Module = Module> extends Container implements Iterable<[string, M]> {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'ModuleDict');
+
   constructor(modules: Readonly<Record<string, M>> | Iterable<readonly [string, M]> = []) {
     super();
     const entries = Symbol.iterator in Object(modules) ? (modules as Iterable<readonly [string, M]>) : Object.entries(modules);

@@ -1,4 +1,4 @@
-import { FormatError, QuantizationError, ShapeError, checkOptions, describeValue, oneOf } from '../errors.js';
+import { FormatError, QuantizationError, ShapeError, brandedInstanceCheck, checkOptions, describeValue, oneOf } from '../errors.js';
 import { kernelView, type KernelWeight } from '../format/kernel-view.js';
 import { TENSOR_KEYS } from '../format/names.js';
 import { SCHEME_KEYS, resolveScheme, scaleShape, type Granularity, type QuantRange, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
@@ -69,6 +69,9 @@ function kernelWeight(values: Tensor<'int8'>, scale: Tensor<'float32'>, scheme: 
  *   qfc.forward(Tensor.zeros([8, 512])).shape;   // [8, 1024]
  */
 export class QuantizedLinear extends Module {
+  /** `instanceof` also holds across the package's CommonJS and ES module builds (see `brandedInstanceCheck`). */
+  static override readonly [Symbol.hasInstance] = /* @__PURE__ */ brandedInstanceCheck(this, 'QuantizedLinear');
+
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly granularity: Granularity;

@@ -1,5 +1,5 @@
 import { ShapeError, describeValue } from '../errors.js';
-import { Tensor, formatShape, numel } from '../tensor.js';
+import { Tensor, formatShape, numel, toFloat32Hint } from '../tensor.js';
 
 /** Checks a layer's `bias` option: a boolean, or undefined for the default. */
 export function checkBias(who: string, bias: unknown): void {
@@ -12,7 +12,7 @@ export function checkBias(who: string, bias: unknown): void {
 export function checkInput(x: Tensor, inFeatures: number, who: string): number {
   if (!(x instanceof Tensor) || x.dtype !== 'float32') {
     const got = x instanceof Tensor ? `a ${x.dtype} tensor` : describeValue(x);
-    throw new ShapeError(`${who}.forward: expected a float32 Tensor of shape (*, ${inFeatures}), got ${got}`);
+    throw new ShapeError(`${who}.forward: expected a float32 Tensor of shape (*, ${inFeatures}), got ${got}${toFloat32Hint(x, 'x')}`);
   }
   const last = x.shape[x.ndim - 1];
   if (x.ndim === 0 || last !== inFeatures) {

@@ -1,7 +1,7 @@
 import { QuantizationError, ShapeError, describeValue } from '../errors.js';
 import { checkScaleShape, dequantizeBlocks, formatOf, quantizeBlocks, scalesOf, type NonFiniteError } from '../format/formats.js';
 import { blockLength, resolveScheme, scaleShape, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, toFloat32Hint } from '../tensor.js';
 
 /** An int8 weight and its scales. `dequantize(q)` gives back `fround(values * scale)`. */
 export interface QuantizedTensor extends ResolvedScheme {
@@ -15,7 +15,7 @@ function checkWeight(weight: Tensor, what: string): asserts weight is Tensor<'fl
   if (!(weight instanceof Tensor) || weight.dtype !== 'float32' || weight.ndim !== 2) {
     const got = weight instanceof Tensor ? `a ${weight.dtype} tensor of shape ${formatShape(weight.shape)}` : describeValue(weight);
     throw new ShapeError(
-      `${what}: expected a 2-D float32 weight of shape (out_features, in_features), got ${got}`,
+      `${what}: expected a 2-D float32 weight of shape (out_features, in_features), got ${got}${toFloat32Hint(weight, 'weight')}`,
     );
   }
   if (weight.shape[1] === 0) {

@@ -6,7 +6,7 @@ import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } fr
 import { availableBackends as mainBackends } from '../../src/kernels/available.js';
 import { referenceLinear } from '../../src/kernels/reference.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
-import { availableBackends, createGpuBackend, M_BUCKETS, type GpuBackend } from '../../src/gpu/index.js';
+import { availableBackends, createGpuBackend, isSoftwareRenderer, M_BUCKETS, type GpuBackend } from '../../src/gpu/index.js';
 import { packInt8Rows } from '../../src/gpu/pack.js';
 import { headlessglUnavailable } from './registry.js';
 import { caseData, caseLabel, type ShapeCase } from './shapes.js';
@@ -54,8 +54,16 @@ describe.each(MODES)('gpujs in mode $mode', ({ mode, skip }) => {
   afterAll(() => backend?.dispose());
 
   it.skipIf(skip !== null)(`runs in mode ${mode}${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
-    expect(backend.mode).toBe(mode);
     expect(backend.name).toBe('gpujs');
+    if (mode === 'headlessgl') {
+      // Under xvfb headless-gl runs on Mesa's llvmpipe: the renderer says so and the mode is marked.
+      expect(backend.renderer).not.toBeNull();
+      const software = isSoftwareRenderer({ renderer: backend.renderer, isFallbackAdapter: false });
+      expect([backend.mode, backend.softwareEmulated]).toEqual([software ? 'headlessgl-software' : 'headlessgl', software]);
+    } else {
+      // gpu.js's own CPU modes: no device, always emulated.
+      expect([backend.mode, backend.softwareEmulated, backend.renderer]).toEqual([mode, true, null]);
+    }
   });
 
   it.skipIf(skip !== null)('K = 1001 (above loopMaxIterations) and M above the largest bucket', () => {
@@ -157,12 +165,13 @@ describe('entry point, modes and lifetime', () => {
     const all = await availableBackends();
     const main = await mainBackends();
     const cpu = main.map((b) => b.name);
+    const gpu = all.find((b): b is GpuBackend => b.name === 'gpujs');
+    expect(gpu?.mode).toMatch(skipGl === null ? /^headlessgl(-software)?$/ : /^webasm$/);
     expect(all.map((b) => b.name)).toEqual(
-      // On a GL context (headlessgl) gpujs goes first; emulated on webasm it goes after the CPU
-      // kernels, before the reference.
-      skipGl === null ? ['gpujs', ...cpu] : [...cpu.slice(0, -1), 'gpujs', 'reference'],
+      // On a real GPU (headlessgl on hardware) gpujs goes first; emulated (webasm, or headlessgl on llvmpipe
+      // under xvfb) it goes after the CPU kernels, before the reference.
+      gpu?.softwareEmulated === false ? ['gpujs', ...cpu] : [...cpu.slice(0, -1), 'gpujs', 'reference'],
     );
-    expect(all.find((b) => b.name === 'gpujs')?.mode).toBe(skipGl === null ? 'headlessgl' : 'webasm');
     expect(main.some((b) => b.name === 'gpujs')).toBe(false);
     for (const b of [...all, ...main]) b.dispose();
   });

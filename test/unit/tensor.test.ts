@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Int8LinearError, ShapeError, Tensor } from '../../src/index.js';
+import { FormatError, Int8LinearError, Linear, ShapeError, Tensor, computeScale, quantize } from '../../src/index.js';
 
 describe('Tensor', () => {
   it('infers dtype from the typed array and freezes its shape', () => {
@@ -46,5 +46,57 @@ describe('Tensor', () => {
       expect((e as Error).name).toBe('ShapeError');
     }
     expect.assertions(2);
+  });
+});
+
+describe('instanceof across the CommonJS and ES module builds', () => {
+  // The other build's Tensor is another class whose prototype carries the same global brand; this stands in for
+  // it here (test/smoke/dual-build.cjs runs the real dist/index.cjs against dist/index.js).
+  const otherBuild = <T extends object>(name: string, proto: T): T => {
+    const p = Object.create(proto) as T;
+    Object.defineProperty(p, Symbol.for(`int8-linear.${name}`), { value: true });
+    return p;
+  };
+
+  it('accepts an object branded by the other build and rejects look-alikes', () => {
+    const foreign = Object.assign(Object.create(otherBuild('Tensor', {})), { data: new Float32Array(4), shape: [2, 2], dtype: 'float32' });
+    expect(foreign instanceof Tensor).toBe(true);
+    expect({ data: new Float32Array(4), shape: [2, 2], dtype: 'float32' } instanceof Tensor).toBe(false);
+    expect(Object.create(otherBuild('Linear', {})) instanceof Tensor).toBe(false);
+    expect((null as unknown) instanceof Tensor).toBe(false);
+  });
+
+  it('tells error classes apart by brand', () => {
+    const err = Object.create(otherBuild('ShapeError', otherBuild('Int8LinearError', Error.prototype))) as Error;
+    expect(err instanceof ShapeError).toBe(true);
+    expect(err instanceof Int8LinearError).toBe(true);
+    expect(err instanceof FormatError).toBe(false);
+  });
+
+  it("keeps JavaScript's ordinary instanceof for a user's subclass", () => {
+    class Named extends Tensor {}
+    const named = new Named(new Float32Array(2), [2]);
+    expect(named instanceof Named && named instanceof Tensor).toBe(true);
+    expect(new Tensor(new Float32Array(2), [2]) instanceof Named).toBe(false);
+  });
+});
+
+describe('float16 and bfloat16 tensors where float32 is needed', () => {
+  const half = new Tensor(new Float32Array([0.5, -1, 2, 0.25]), [2, 2]).toHalf('float16');
+  const bf16 = new Tensor(new Float32Array([0.5, -1, 2, 0.25]), [2, 2]).toHalf('bfloat16');
+
+  it('quantize and computeScale say to call toFloat32(), and that it is exact', () => {
+    expect(() => quantize(half)).toThrowError(ShapeError);
+    expect(() => quantize(half)).toThrowError(/got a float16 tensor of shape \(2, 2\); call weight\.toFloat32\(\) first \(exact: every float16 value is a float32 value\)/);
+    expect(() => computeScale(bf16)).toThrowError(/got a bfloat16 tensor .*call weight\.toFloat32\(\) first \(exact: every bfloat16 value/);
+    expect(() => quantize(new Tensor(new Float64Array(4), [2, 2]))).toThrowError(/call weight\.toFloat32\(\) first \(each value rounds to the nearest float32\)/);
+    expect(quantize(half.toFloat32()).values.data).toEqual(quantize(new Tensor(new Float32Array([0.5, -1, 2, 0.25]), [2, 2])).values.data);
+  });
+
+  it('forward says the same; loadStateDict converts, as PyTorch copies a half state dict into float parameters', () => {
+    const fc = new Linear(2, 2);
+    expect(() => fc.forward(half)).toThrowError(/got a float16 tensor; call x\.toFloat32\(\) first/);
+    fc.loadStateDict({ weight: bf16, bias: Tensor.zeros([2]) });
+    expect(fc.weight.data).toEqual(bf16.toFloat32().data);
   });
 });
