@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FormatError, Tensor } from '../../src/index.js';
 import { SafetensorsFormatError, readSafetensors, writeSafetensors, type SafetensorsRule } from '../../src/io/safetensors.js';
-
-/** A file from a header string and a data section, with the header length taken from the string. */
-function file(header: string, data: Uint8Array | number = 0, declaredLength?: bigint): Uint8Array {
-  const json = new TextEncoder().encode(header);
-  const body = typeof data === 'number' ? new Uint8Array(data) : data;
-  const out = new Uint8Array(8 + json.length + body.length);
-  new DataView(out.buffer).setBigUint64(0, declaredLength ?? BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(body, 8 + json.length);
-  return out;
-}
+import { stFile as file } from '../hostile/corpus.js';
 
 function rejects(bytes: Uint8Array, rule: SafetensorsRule, tensor?: string | null): SafetensorsFormatError {
   let caught: unknown;
