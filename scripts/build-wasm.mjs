@@ -36,6 +36,20 @@ function closeOf(text, at) {
   throw new Error(`build-wasm: unbalanced parentheses in kernel.wat at ${at}`);
 }
 
+/** A line `;; relaxed-only{` through the next line `;; }relaxed-only`: code only the relaxed builds carry. */
+const RELAXED_ONLY = /^[ \t]*;; relaxed-only\{.*\n(?:.*\n)*?[ \t]*;; \}relaxed-only[ \t]*\n/gm;
+
+/**
+ * The plain SIMD128 edit: drops the relaxed-only regions (the W8A8 kernel on
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s, its op 3 in the skeleton), each a whole s-expression or several.
+ */
+function plain(wat) {
+  const out = wat.replace(RELAXED_ONLY, '');
+  if (out === wat) throw new Error('build-wasm: kernel.wat has no ;; relaxed-only{ ... ;; }relaxed-only region; update the plain variant in scripts/build-wasm.mjs');
+  if (/relaxed-only|relaxed_/.test(out)) throw new Error('build-wasm: a relaxed-only marker or relaxed instruction is left in the plain build (unmatched ;; relaxed-only{ / ;; }relaxed-only)');
+  return out;
+}
+
 /**
  * The relaxed-SIMD edit: every float32 accumulation `(f32x4.add (local.get $aN) (f32x4.mul A B))`
  * (the multiply-adds of blk1 and mk_f32; accumulators are the locals named $a<digits>) becomes
@@ -71,8 +85,8 @@ function relaxed(wat) {
  * Chrome >= 114, Firefox >= 145), each with its own memory (main entry) or a shared one (threads).
  */
 const VARIANTS = [
-  { file: 'kernel-bytes.ts', name: 'KERNEL_WASM_BASE64', features: { simd: true }, edit: (wat) => wat },
-  { file: 'kernel-shared-bytes.ts', name: 'KERNEL_SHARED_WASM_BASE64', features: { simd: true, threads: true }, edit: shared },
+  { file: 'kernel-bytes.ts', name: 'KERNEL_WASM_BASE64', features: { simd: true }, edit: plain },
+  { file: 'kernel-shared-bytes.ts', name: 'KERNEL_SHARED_WASM_BASE64', features: { simd: true, threads: true }, edit: (wat) => shared(plain(wat)) },
   { file: 'kernel-relaxed-bytes.ts', name: 'KERNEL_RELAXED_WASM_BASE64', features: { simd: true, relaxed_simd: true }, edit: relaxed },
   {
     file: 'kernel-relaxed-shared-bytes.ts',

@@ -117,13 +117,14 @@ export function chunksPerRun(layout: PackedLayout, run: number): number {
 
 /**
  * Copies activations `x` (m, k) into `dst` (m, kp) with the layout's group padding (zeros). `dst`
- * may be a Float32Array (W8A32) or an Int16Array (W8A8, int8 values widened; W8A16).
+ * may be a Float32Array (W8A32), an Int16Array (W8A8 int8 values widened; W8A16) or an Int8Array
+ * (W8A8 on the relaxed-SIMD kernel).
  */
 export function padActivations(
   x: Float32Array | Int8Array | Int16Array,
   m: number,
   layout: PackedLayout,
-  dst: Float32Array | Int16Array,
+  dst: Float32Array | Int16Array | Int8Array,
 ): void {
   const { k, groupSize, groups, gp, kp } = layout;
   if (kp === k) {

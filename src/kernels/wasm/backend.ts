@@ -197,14 +197,17 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     );
   }
   const relaxed = useRelaxed('createWasmBackend', options.relaxed);
-  return instantiate(await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64), limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128');
+  return instantiate(await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64), limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128', relaxed);
 }
 
-/** @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts). */
-export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128'): Promise<WasmBackend> {
+/**
+ * @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts);
+ * `relaxed`: the module is a relaxed-SIMD build (W8A8 runs its op 3).
+ */
+export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128', relaxed = false): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
   const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
-  return wasmBackendOf({ name: 'wasm-simd', mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel) });
+  return wasmBackendOf({ name: 'wasm-simd', mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel), relaxed });
 }
 
 /** What a wasm backend is made of: its name and mode, the memory its kernel runs on, and how calls run. */
@@ -215,10 +218,12 @@ export interface WasmBackendParts {
   /** Allocator over `memory` (blocks it handed out before, e.g. to a dispatch, stay reserved). */
   readonly heap: WasmHeap;
   readonly dispatch: KernelDispatch;
+  /** The kernel is a relaxed-SIMD build of kernel.wat: W8A8 runs on its int8 kernel (op 3). Default false (op 2, every build). */
+  readonly relaxed?: boolean;
 }
 
 /** @internal The one implementation of the wasm backends (packing, scratch, padding, output), over any memory and dispatch. */
-export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBackendParts): WasmBackend {
+export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxed = false }: WasmBackendParts): WasmBackend {
   const packedByWeight = new WeakMap<KernelWeight, Packed>();
   let disposed = false;
   let scratch = 0;
@@ -290,7 +295,7 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
     }
   }
 
-  function callOf(op: 1 | 2, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number, flush: number): KernelCall {
+  function callOf(op: 1 | 2 | 3, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number, flush: number): KernelCall {
     const { nb, groups, cpg } = p.layout;
     return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, flush, panel, scratch, scratchBytes };
   }
@@ -302,24 +307,29 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
     else for (let r = 0; r < m; r++) out.set(view.subarray(r * np, r * np + n), r * n);
   }
 
-  /** W8A8 (`run` = a whole group) and W8A16 (`run` = W8A16_RUN columns): int16 x, exact int32 sums per run. */
-  function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number): void {
+  /**
+   * W8A8 (`run` = a whole group) and W8A16 (`run` = W8A16_RUN columns): exact int32 sums per run. x is
+   * int16 (op 2), except W8A8 on a relaxed-SIMD build: int8 (op 3, relaxed dot on the int8 panel).
+   */
+  function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number, op: 2 | 3): void {
     const p = packedFor(weight);
     const { layout } = p;
-    const panel = panelBlocks(layout, 2); // with 4+ rows of x the panel is widened to int16
-    const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16;
+    const xWidth = op === 3 ? 1 : 2; // bytes per x value
+    // op 2 widens the panel to int16 with 4+ rows of x; op 3 runs every row on the int8 panel
+    const panel = panelBlocks(layout, xWidth);
+    const xBytes = Math.ceil((m * layout.kp * xWidth) / 16) * 16;
     const sBytes = Math.ceil((m * 4) / 16) * 16;
     const outBytes = m * layout.np * 4;
     const biasBytes = layout.np * 4;
-    const panelBytes = m >= 4 ? panel * 4 * layout.kp * 2 : 0;
+    const panelBytes = op === 2 && m >= 4 ? panel * 4 * layout.kp * 2 : 0;
     const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes * dispatch.threads);
     const buffer = memory.buffer;
-    padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
+    padActivations(xq, m, layout, op === 3 ? new Int8Array(buffer, base, m * layout.kp) : new Int16Array(buffer, base, m * layout.kp));
     new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
     const outPtr = base + xBytes + sBytes;
     const biasPtr = outPtr + outBytes;
     writeBias(buffer, biasPtr, layout, bias);
-    dispatch.run(callOf(2, p, base, base + xBytes, outPtr, biasPtr, m, panel, biasPtr + biasBytes, panelBytes, chunksPerRun(layout, run)));
+    dispatch.run(callOf(op, p, base, base + xBytes, outPtr, biasPtr, m, panel, biasPtr + biasBytes, panelBytes, chunksPerRun(layout, run)));
     copyOut(buffer, outPtr, layout, m, out);
   }
 
@@ -342,8 +352,8 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
       dispatch.run(callOf(1, p, base, 0, base + xBytes, biasPtr, m, panel, biasPtr + layout.np * 4, panelBytes, layout.cpg));
       copyOut(buffer, base + xBytes, layout, m, out);
     },
-    linearW8A8: (args) => integerActivations(args, args.weight.groupSize),
-    linearW8A16: (args) => integerActivations(args, W8A16_RUN),
+    linearW8A8: (args) => integerActivations(args, args.weight.groupSize, relaxed ? 3 : 2),
+    linearW8A16: (args) => integerActivations(args, W8A16_RUN, 2),
     adopt(weight: KernelWeight): void {
       packedFor(weight);
     },

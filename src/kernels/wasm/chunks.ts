@@ -18,17 +18,18 @@
 
 /** The kernel's export (see kernel.wat). Pointers are byte offsets into the memory; `os` is the out row stride in bytes. */
 export interface KernelExports {
-  linear(op: 1 | 2, w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, flush: number, panel: number, scratch: number, os: number): void;
+  linear(op: 1 | 2 | 3, w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, flush: number, panel: number, scratch: number, os: number): void;
 }
 
 /**
  * One kernel call over the row blocks [0, nb) of a packed weight: pointers into the backend's
  * memory, and `threads` scratch areas of `scratchBytes` each at `scratch` (thread t uses the t-th).
- * `op` 1 is W8A32 (`xScales` and `flush` unused), 2 is W8A8 (int16 x with per-row scales `xScales`,
- * exact int32 sums flushed to float32 every `flush` 16-column chunks of a group).
+ * `op` 1 is W8A32 (`xScales` and `flush` unused), 2 is W8A8 / W8A16 (int16 x with per-row scales
+ * `xScales`, exact int32 sums flushed to float32 every `flush` 16-column chunks of a group), 3 is W8A8
+ * with int8 x on relaxed SIMD (the relaxed builds only; same sums and output as 2).
  */
 export interface KernelCall {
-  op: 1 | 2;
+  op: 1 | 2 | 3;
   w: number;
   s: number;
   x: number;

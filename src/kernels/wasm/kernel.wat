@@ -204,6 +204,63 @@
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
     (local.get $tot) (local.get $tot2))
 
+  ;; relaxed-only{ (the plain SIMD128 build drops everything up to the closing marker: scripts/build-wasm.mjs)
+  ;; W8A8 on relaxed SIMD: one int8 x row (kp bytes, zero-padded) times one 4-row weight block, with
+  ;; i32x4.relaxed_dot_i8x16_i7x16_add_s (x64 with AVX-VNNI: one vpdpbusd). Its result is the same on
+  ;; every engine only while the second operand is in [0, 127], so x is split into two 7-bit planes:
+  ;; l = x & 127 and n = [x < 0] (two's complement: x = l - 128 n, exactly), and per row
+  ;;   sum w x = sum w l - 128 sum w n,
+  ;; two dots per 16 weights, accumulated in $a<r> (l) and $b<r> (n). int32 lanes wrap, which is exact
+  ;; here: the true sum of each flush run is |.| <= 128·128·k < 2^31 (k < 131072), so a - (b << 7)
+  ;; lane by lane, then the transpose-add, is that sum; the float32 step is $fold_i8, as in blk1_i8.
+  (func $blk1_r8 (param $w i32) (param $s i32) (param $x i32) (param $groups i32) (param $cpg i32) (param $flush i32) (param $sx v128) (result v128)
+    (local $c i32) (local $left i32) (local $wv v128) (local $xv v128) (local $xl v128) (local $xn v128) (local $sxs v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $tot v128)
+    (loop $group
+      (local.set $sxs (f32x4.mul (local.get $sx) (v128.load (local.get $s))))
+      (local.set $left (local.get $cpg))
+      (loop $run
+        (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
+        (local.set $left (i32.sub (local.get $left) (local.get $c)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $b0 (v128.const i32x4 0 0 0 0))
+        (local.set $b1 (v128.const i32x4 0 0 0 0))
+        (local.set $b2 (v128.const i32x4 0 0 0 0))
+        (local.set $b3 (v128.const i32x4 0 0 0 0))
+        (loop $chunk
+          (local.set $xv (v128.load (local.get $x)))
+          (local.set $xl (v128.and (local.get $xv) (v128.const i8x16 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127)))
+          (local.set $xn (i8x16.abs (i8x16.lt_s (local.get $xv) (v128.const i32x4 0 0 0 0))))
+          (local.set $wv (v128.load offset=0 (local.get $w)))
+          (local.set $a0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xl) (local.get $a0)))
+          (local.set $b0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xn) (local.get $b0)))
+          (local.set $wv (v128.load offset=16 (local.get $w)))
+          (local.set $a1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xl) (local.get $a1)))
+          (local.set $b1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xn) (local.get $b1)))
+          (local.set $wv (v128.load offset=32 (local.get $w)))
+          (local.set $a2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xl) (local.get $a2)))
+          (local.set $b2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xn) (local.get $b2)))
+          (local.set $wv (v128.load offset=48 (local.get $w)))
+          (local.set $a3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xl) (local.get $a3)))
+          (local.set $b3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xn) (local.get $b3)))
+          (local.set $w (i32.add (local.get $w) (i32.const 64)))
+          (local.set $x (i32.add (local.get $x) (i32.const 16)))
+          (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        (local.set $tot (call $fold_i8 (local.get $tot)
+          (i32x4.sub (local.get $a0) (i32x4.shl (local.get $b0) (i32.const 7)))
+          (i32x4.sub (local.get $a1) (i32x4.shl (local.get $b1) (i32.const 7)))
+          (i32x4.sub (local.get $a2) (i32x4.shl (local.get $b2) (i32.const 7)))
+          (i32x4.sub (local.get $a3) (i32x4.shl (local.get $b3) (i32.const 7)))
+          (local.get $sxs)))
+        (br_if $run (local.get $left)))
+      (local.set $s (i32.add (local.get $s) (i32.const 16)))
+      (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
+    (local.get $tot))
+  ;; }relaxed-only
+
   ;; Widens `blocks` packed blocks to float32 with their scales folded in: dst = fround(q * scale of
   ;; its (row, group)); within each 16-column chunk the order is column-vector major (columns 0-3 of
   ;; rows 0..3, then columns 4-7, ...), so mk_f32 steps through 64 contiguous bytes per 4 columns.
@@ -450,6 +507,11 @@
     (local.set $sb (i32.mul (local.get $groups) (i32.const 16)))
     (local.set $xs (i32.shr_u (local.get $wb) (select (i32.const 0) (i32.const 1) (local.get $f32))))
     (local.set $rows (select (i32.const 2) (i32.const 4) (local.get $f32)))
+    ;; relaxed-only{ op 3: W8A8 with int8 x (kp bytes a row) through blk1_r8, every row on the int8 panel
+    (if (i32.eq (local.get $op) (i32.const 3)) (then
+      (local.set $xs (i32.shr_u (local.get $wb) (i32.const 2)))
+      (local.set $rows (i32.const 0x7fffffff))))
+    ;; }relaxed-only
     ;; the widened panel: after a vector of ones (mk_f32's scales) for W8A32, at scratch for W8A8
     (local.set $pan (i32.add (local.get $scratch) (select (i32.const 16) (i32.const 0) (local.get $f32))))
     (block $done (loop $panels
@@ -502,6 +564,20 @@
         (local.set $ot (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))))
         (local.set $sx (v128.load32_splat (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))))
         (local.set $b (local.get $p))
+        ;; relaxed-only{
+        (if (i32.eq (local.get $op) (i32.const 3)) (then
+          (block $r8_done (loop $r8
+            (br_if $r8_done (i32.ge_u (local.get $b) (local.get $pend)))
+            (v128.store (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16)))
+              (f32x4.add
+                (call $blk1_r8
+                  (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
+                  (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
+                  (local.get $xt) (local.get $groups) (local.get $cpg) (local.get $flush) (local.get $sx))
+                (v128.load (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $r8)))))
+        ;; }relaxed-only
         (if (i32.eqz (local.get $f32)) (then
           (block $pairs_done (loop $pairs
             (br_if $pairs_done (i32.ge_u (i32.add (local.get $b) (i32.const 1)) (local.get $pend)))

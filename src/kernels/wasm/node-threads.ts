@@ -152,7 +152,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
       for (const w of workers) void w.terminate();
     },
   };
-  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch });
+  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch, relaxed });
   return Object.defineProperties(backend, {
     threads: { value: threads, enumerable: true },
     exited: { value: exited, enumerable: true },
