@@ -1,5 +1,5 @@
 import { BackendError, checkOptions } from '../../errors.js';
-import { chunksPerRun, packWeight, packedLayout, padActivations, unpackValues, type PackedLayout } from '../packed.js';
+import { chunksPerRun, packWeight, packedLayout, padActivations, splitPlanes, unpackValues, type PackedLayout } from '../packed.js';
 import { W8A16_RUN } from '../reference.js';
 import type { KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from '../types.js';
 import { runBlocks, type KernelCall, type KernelExports } from './chunks.js';
@@ -314,22 +314,26 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxed = fa
   function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number, op: 2 | 3): void {
     const p = packedFor(weight);
     const { layout } = p;
-    const xWidth = op === 3 ? 1 : 2; // bytes per x value
     // op 2 widens the panel to int16 with 4+ rows of x; op 3 runs every row on the int8 panel
-    const panel = panelBlocks(layout, xWidth);
-    const xBytes = Math.ceil((m * layout.kp * xWidth) / 16) * 16;
+    const panel = panelBlocks(layout, op === 3 ? 1 : 2);
+    const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16; // int16 x, or op 3's two int8 planes
     const sBytes = Math.ceil((m * 4) / 16) * 16;
     const outBytes = m * layout.np * 4;
     const biasBytes = layout.np * 4;
+    const stageBytes = op === 3 ? m * layout.kp : 0; // int8 x, padded, before its split into planes
     const panelBytes = op === 2 && m >= 4 ? panel * 4 * layout.kp * 2 : 0;
-    const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + panelBytes * dispatch.threads);
+    const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + stageBytes + panelBytes * dispatch.threads);
     const buffer = memory.buffer;
-    padActivations(xq, m, layout, op === 3 ? new Int8Array(buffer, base, m * layout.kp) : new Int16Array(buffer, base, m * layout.kp));
-    new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
     const outPtr = base + xBytes + sBytes;
     const biasPtr = outPtr + outBytes;
+    const stage = biasPtr + biasBytes;
+    if (op === 3) {
+      padActivations(xq, m, layout, new Int8Array(buffer, stage, stageBytes));
+      splitPlanes(new Uint32Array(buffer, stage, stageBytes / 4), new Uint32Array(buffer, base, stageBytes / 2));
+    } else padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
+    new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
     writeBias(buffer, biasPtr, layout, bias);
-    dispatch.run(callOf(op, p, base, base + xBytes, outPtr, biasPtr, m, panel, biasPtr + biasBytes, panelBytes, chunksPerRun(layout, run)));
+    dispatch.run(callOf(op, p, base, base + xBytes, outPtr, biasPtr, m, panel, stage + stageBytes, panelBytes, chunksPerRun(layout, run)));
     copyOut(buffer, outPtr, layout, m, out);
   }
 

@@ -214,7 +214,7 @@
   ;; here: the true sum of each flush run is |.| <= 128·128·k < 2^31 (k < 131072), so a - (b << 7)
   ;; lane by lane, then the transpose-add, is that sum; the float32 step is $fold_i8, as in blk1_i8.
   (func $blk1_r8 (param $w i32) (param $s i32) (param $x i32) (param $groups i32) (param $cpg i32) (param $flush i32) (param $sx v128) (result v128)
-    (local $c i32) (local $left i32) (local $wv v128) (local $xv v128) (local $xl v128) (local $xn v128) (local $sxs v128)
+    (local $c i32) (local $left i32) (local $wv v128) (local $xl v128) (local $xn v128) (local $sxs v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $tot v128)
     (loop $group
       (local.set $sxs (f32x4.mul (local.get $sx) (v128.load (local.get $s))))
@@ -231,9 +231,8 @@
         (local.set $b2 (v128.const i32x4 0 0 0 0))
         (local.set $b3 (v128.const i32x4 0 0 0 0))
         (loop $chunk
-          (local.set $xv (v128.load (local.get $x)))
-          (local.set $xl (v128.and (local.get $xv) (v128.const i8x16 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127 127)))
-          (local.set $xn (i8x16.abs (i8x16.lt_s (local.get $xv) (v128.const i32x4 0 0 0 0))))
+          (local.set $xl (v128.load offset=0 (local.get $x)))
+          (local.set $xn (v128.load offset=16 (local.get $x)))
           (local.set $wv (v128.load offset=0 (local.get $w)))
           (local.set $a0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xl) (local.get $a0)))
           (local.set $b0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xn) (local.get $b0)))
@@ -247,7 +246,7 @@
           (local.set $a3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xl) (local.get $a3)))
           (local.set $b3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $wv) (local.get $xn) (local.get $b3)))
           (local.set $w (i32.add (local.get $w) (i32.const 64)))
-          (local.set $x (i32.add (local.get $x) (i32.const 16)))
+          (local.set $x (i32.add (local.get $x) (i32.const 32)))
           (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
         (local.set $tot (call $fold_i8 (local.get $tot)
           (i32x4.sub (local.get $a0) (i32x4.shl (local.get $b0) (i32.const 7)))
@@ -259,6 +258,87 @@
       (local.set $s (i32.add (local.get $s) (i32.const 16)))
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
     (local.get $tot))
+
+  ;; Three x rows (planes as blk1_r8 reads them, rows xs bytes apart) times two rows of a packed int8
+  ;; weight block (w, s and bias point at the first of the two rows): 12 accumulators, so 12 relaxed
+  ;; dots are in flight, as many as hide their latency (8, as in blk1_r8, ran at 1.2 dots a cycle
+  ;; on the Xeon, 12 at 1.7: measured in a bare loop). Per flush run the sums of rows r0, r1 of x
+  ;; rows t0, t1 fold in lanes [t0r0, t0r1, t1r0, t1r1], those of t2 in [t2r0, t2r1, -, -], each lane
+  ;; as $fold_i8 does; writes out[t * os + r] = total + bias[r].
+  (func $mk_r8 (param $w i32) (param $s i32) (param $x i32) (param $xs i32) (param $xsc i32) (param $groups i32) (param $cpg i32) (param $flush i32)
+                (param $out i32) (param $os i32) (param $bias i32)
+    (local $c i32) (local $left i32) (local $x1 i32) (local $x2 i32)
+    (local $w0 v128) (local $w1 v128) (local $v v128) (local $sw v128) (local $sxa v128) (local $sxb v128)
+    (local $sxsa v128) (local $sxsb v128) (local $tota v128) (local $totb v128)
+    (local $l00 v128) (local $l01 v128) (local $l10 v128) (local $l11 v128) (local $l20 v128) (local $l21 v128)
+    (local $n00 v128) (local $n01 v128) (local $n10 v128) (local $n11 v128) (local $n20 v128) (local $n21 v128)
+    (local.set $x1 (i32.add (local.get $x) (local.get $xs)))
+    (local.set $x2 (i32.add (local.get $x1) (local.get $xs)))
+    (local.set $sxa (i8x16.shuffle 0 1 2 3 0 1 2 3 16 17 18 19 16 17 18 19
+      (v128.load32_splat offset=0 (local.get $xsc)) (v128.load32_splat offset=4 (local.get $xsc))))
+    (local.set $sxb (v128.load32_splat offset=8 (local.get $xsc)))
+    (loop $group
+      (local.set $sw (v128.load64_splat (local.get $s)))
+      (local.set $sxsa (f32x4.mul (local.get $sxa) (local.get $sw)))
+      (local.set $sxsb (f32x4.mul (local.get $sxb) (local.get $sw)))
+      (local.set $left (local.get $cpg))
+      (loop $run
+        (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
+        (local.set $left (i32.sub (local.get $left) (local.get $c)))
+        (local.set $l00 (v128.const i32x4 0 0 0 0))
+        (local.set $l01 (v128.const i32x4 0 0 0 0))
+        (local.set $l10 (v128.const i32x4 0 0 0 0))
+        (local.set $l11 (v128.const i32x4 0 0 0 0))
+        (local.set $l20 (v128.const i32x4 0 0 0 0))
+        (local.set $l21 (v128.const i32x4 0 0 0 0))
+        (local.set $n00 (v128.const i32x4 0 0 0 0))
+        (local.set $n01 (v128.const i32x4 0 0 0 0))
+        (local.set $n10 (v128.const i32x4 0 0 0 0))
+        (local.set $n11 (v128.const i32x4 0 0 0 0))
+        (local.set $n20 (v128.const i32x4 0 0 0 0))
+        (local.set $n21 (v128.const i32x4 0 0 0 0))
+        (loop $chunk
+          (local.set $w0 (v128.load offset=0 (local.get $w)))
+          (local.set $w1 (v128.load offset=16 (local.get $w)))
+          (local.set $v (v128.load offset=0 (local.get $x)))
+          (local.set $l00 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $l00)))
+          (local.set $l01 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $l01)))
+          (local.set $v (v128.load offset=16 (local.get $x)))
+          (local.set $n00 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $n00)))
+          (local.set $n01 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $n01)))
+          (local.set $v (v128.load offset=0 (local.get $x1)))
+          (local.set $l10 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $l10)))
+          (local.set $l11 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $l11)))
+          (local.set $v (v128.load offset=16 (local.get $x1)))
+          (local.set $n10 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $n10)))
+          (local.set $n11 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $n11)))
+          (local.set $v (v128.load offset=0 (local.get $x2)))
+          (local.set $l20 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $l20)))
+          (local.set $l21 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $l21)))
+          (local.set $v (v128.load offset=16 (local.get $x2)))
+          (local.set $n20 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $n20)))
+          (local.set $n21 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $n21)))
+          (local.set $w (i32.add (local.get $w) (i32.const 64)))
+          (local.set $x (i32.add (local.get $x) (i32.const 32)))
+          (local.set $x1 (i32.add (local.get $x1) (i32.const 32)))
+          (local.set $x2 (i32.add (local.get $x2) (i32.const 32)))
+          (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        (local.set $l00 (i32x4.sub (local.get $l00) (i32x4.shl (local.get $n00) (i32.const 7))))
+        (local.set $l01 (i32x4.sub (local.get $l01) (i32x4.shl (local.get $n01) (i32.const 7))))
+        (local.set $l10 (i32x4.sub (local.get $l10) (i32x4.shl (local.get $n10) (i32.const 7))))
+        (local.set $l11 (i32x4.sub (local.get $l11) (i32x4.shl (local.get $n11) (i32.const 7))))
+        (local.set $l20 (i32x4.sub (local.get $l20) (i32x4.shl (local.get $n20) (i32.const 7))))
+        (local.set $l21 (i32x4.sub (local.get $l21) (i32x4.shl (local.get $n21) (i32.const 7))))
+        (local.set $tota (call $fold_i8 (local.get $tota) (local.get $l00) (local.get $l01) (local.get $l10) (local.get $l11) (local.get $sxsa)))
+        (local.set $totb (call $fold_i8 (local.get $totb) (local.get $l20) (local.get $l21) (local.get $l20) (local.get $l21) (local.get $sxsb)))
+        (br_if $run (local.get $left)))
+      (local.set $s (i32.add (local.get $s) (i32.const 16)))
+      (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
+    (local.set $v (v128.load64_splat (local.get $bias)))
+    (local.set $tota (f32x4.add (local.get $tota) (local.get $v)))
+    (v128.store64_lane 0 (local.get $out) (local.get $tota))
+    (v128.store64_lane 1 (i32.add (local.get $out) (local.get $os)) (local.get $tota))
+    (v128.store64_lane 0 (i32.add (local.get $out) (i32.shl (local.get $os) (i32.const 1))) (f32x4.add (local.get $totb) (local.get $v))))
   ;; }relaxed-only
 
   ;; Widens `blocks` packed blocks to float32 with their scales folded in: dst = fround(q * scale of
@@ -507,10 +587,8 @@
     (local.set $sb (i32.mul (local.get $groups) (i32.const 16)))
     (local.set $xs (i32.shr_u (local.get $wb) (select (i32.const 0) (i32.const 1) (local.get $f32))))
     (local.set $rows (select (i32.const 2) (i32.const 4) (local.get $f32)))
-    ;; relaxed-only{ op 3: W8A8 with int8 x (kp bytes a row) through blk1_r8, every row on the int8 panel
-    (if (i32.eq (local.get $op) (i32.const 3)) (then
-      (local.set $xs (i32.shr_u (local.get $wb) (i32.const 2)))
-      (local.set $rows (i32.const 0x7fffffff))))
+    ;; relaxed-only{ op 3: W8A8 on x's two 7-bit planes (2 kp bytes a row) through blk1_r8, every row on the int8 panel
+    (if (i32.eq (local.get $op) (i32.const 3)) (then (local.set $rows (i32.const 0x7fffffff))))
     ;; }relaxed-only
     ;; the widened panel: after a vector of ones (mk_f32's scales) for W8A32, at scratch for W8A8
     (local.set $pan (i32.add (local.get $scratch) (select (i32.const 16) (i32.const 0) (local.get $f32))))
@@ -564,8 +642,25 @@
         (local.set $ot (i32.add (local.get $out) (i32.mul (local.get $t) (local.get $os))))
         (local.set $sx (v128.load32_splat (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))))
         (local.set $b (local.get $p))
-        ;; relaxed-only{
+        ;; relaxed-only{ three rows at a time on mk_r8 while there are three, then blk1_r8
         (if (i32.eq (local.get $op) (i32.const 3)) (then
+          (if (i32.le_u (i32.add (local.get $t) (i32.const 3)) (local.get $m)) (then
+            (loop $r8x3
+              (call $mk_r8 (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
+                (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
+                (local.get $xt) (local.get $xs) (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))
+                (local.get $groups) (local.get $cpg) (local.get $flush)
+                (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (local.get $os)
+                (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))
+              (call $mk_r8 ;; rows 2, 3 of the block: 32 bytes into each int8 chunk, 8 into scales, out and bias
+                (i32.add (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb))) (i32.const 32))
+                (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 8))
+                (local.get $xt) (local.get $xs) (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4)))
+                (local.get $groups) (local.get $cpg) (local.get $flush)
+                (i32.add (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8)) (local.get $os)
+                (i32.add (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8)))
+              (br_if $r8x3 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $pend))))
+            (local.set $t (i32.add (local.get $t) (i32.const 2))))) ;; the rows loop adds the third
           (block $r8_done (loop $r8
             (br_if $r8_done (i32.ge_u (local.get $b) (local.get $pend)))
             (v128.store (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16)))
