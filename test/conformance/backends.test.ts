@@ -4,8 +4,9 @@ import { BackendError } from '../../src/errors.js';
 import { hasW8A16, hasW8A8, isAsyncBackend, releaseWeight, runLinearAsync, runLinearW8A16, runLinearW8A8 } from '../../src/kernels/dispatch.js';
 import { referenceLinear, referenceLinearW8A16, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../../src/kernels/types.js';
-import { wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
+import { WASM_MAX_K, wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
 import { quantizeActivations, quantizeActivationsInt16 } from '../../src/quant/activations.js';
+import { Generator } from '../../src/random.js';
 import { VARIANTS, type RegisteredVariant } from './registry.js';
 import { CONFORMANCE_CASES, caseData, caseLabel } from './shapes.js';
 import { expectBitExact, expectWithin, float32AccumulationLimit } from './tolerance.js';
@@ -117,6 +118,53 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
     const alt = new Int8Array(k).map((_, i) => (i % 2 === 0 ? 127 : -128));
     runLinearW8A8(backend, { xq: alt, xScales: new Float32Array([0.5]), m: 1, weight, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(131072));
+  });
+
+  it.skipIf(skip !== null)('W8A8 (where there is a kernel): m = 1..9 (each kernel path: one x row, pairs of blocks, panels of 3 and 4 rows and what is left), full-range int8, k = 100 per channel and per group of 20, bit-exact', () => {
+    if (!hasW8A8(backend)) return;
+    const g = new Generator(7);
+    const int8 = (len: number) => new Int8Array(len).map(() => (g.nextUint32() & 255) - 128); // -128 .. 127, both ends included
+    const n = 13; // 4 row blocks, the last with 3 padding rows
+    const k = 100; // padded to 112 per channel, groups of 20 to 32
+    for (const groupSize of [k, 20]) {
+      const weight: KernelWeight = { n, k, values: int8(n * k), scales: new Float32Array(n * (k / groupSize)).map(() => (1 + (g.nextUint32() % 1000)) / 4096), groupSize };
+      weight.values[0] = -128;
+      const bias = new Float32Array(n).map((_, i) => i / 8 - 1);
+      for (let m = 1; m <= 9; m++) {
+        const xq = int8(m * k);
+        xq[0] = -128;
+        xq[1] = 127;
+        const xScales = new Float32Array(m).map(() => (1 + (g.nextUint32() % 1000)) / 1024);
+        const expected = new Float32Array(m * n);
+        referenceLinearW8A8({ xq, xScales, m, weight, bias, out: expected });
+        const out = new Float32Array(m * n).fill(Number.NaN);
+        runLinearW8A8(backend, { xq, xScales, m, weight, bias, out });
+        expectBitExact(`${label} W8A8 ${m}x${k}x${n} groupSize ${groupSize}`, out, expected);
+      }
+      releaseWeight(backend, weight);
+    }
+  });
+
+  it.skipIf(skip !== null)(`W8A8 (where there is a kernel): the extremes at the largest k (${WASM_MAX_K}): -128 weights times all -128 (the largest int32 sum, 2^14 k) and all 127, m = 1 and 5, per channel (and per group of 1285 at k - 1)`, () => {
+    if (!hasW8A8(backend)) return;
+    const n = 5;
+    // WASM_MAX_K = 2^17 - 1 is prime: the grouped case is k - 1 = 131070 = 102 · 1285 (groups padded to 1296)
+    for (const [k, groupSize] of [[WASM_MAX_K, WASM_MAX_K], [WASM_MAX_K - 1, 1285]]) {
+      const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n * (k / groupSize)).fill(1), groupSize };
+      for (const m of [1, 5]) {
+        for (const v of [-128, 127]) {
+          const xq = new Int8Array(m * k).fill(v);
+          const xScales = new Float32Array(m).fill(1);
+          const expected = new Float32Array(m * n);
+          referenceLinearW8A8({ xq, xScales, m, weight, bias: null, out: expected });
+          if (v === -128 && k === WASM_MAX_K) expect(expected[0]).toBe(2 ** 14 * k); // 2147467264 < 2^31, a float32 exactly
+          const out = new Float32Array(m * n).fill(Number.NaN);
+          runLinearW8A8(backend, { xq, xScales, m, weight, bias: null, out });
+          expectBitExact(`${label} W8A8 ${m}x${k}x${n} all ${v} groupSize ${groupSize}`, out, expected);
+        }
+      }
+      releaseWeight(backend, weight);
+    }
   });
 
   it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A16 %s: bit-exact with referenceLinearW8A16 (a BackendError where it has no W8A16 kernel)', (name, c) => {

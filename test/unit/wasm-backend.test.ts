@@ -2,7 +2,7 @@ import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendError, Linear, QuantizationError, QuantizedLinear, Tensor, Generator, uniform_ } from '../../src/index.js';
 import { createJsBackend } from '../../src/kernels/js-packed.js';
-import { CHUNK, ROWS, packWeight, packedLayout, padActivations } from '../../src/kernels/packed.js';
+import { CHUNK, ROWS, packWeight, packedLayout, padActivations, splitPlanes } from '../../src/kernels/packed.js';
 import { createReferenceBackend, referenceLinearW8A16, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
 import { availableBackends } from '../../src/kernels/available.js';
@@ -43,6 +43,21 @@ describe('packed layout', () => {
     padActivations(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), 2, layout, dst);
     const row = (a: number[]) => [...a, ...new Array(13).fill(0)];
     expect(Array.from(dst)).toEqual([...row([1, 2, 3]), ...row([4, 5, 6]), ...row([7, 8, 9]), ...row([10, 11, 12])]);
+  });
+
+  it('splitPlanes writes each 16-column chunk as 16 bytes of l = x & 127, then 16 of n = [x < 0], and x = l - 128 n for every int8', () => {
+    // every int8 value once, in two chunks of 16 per 32 values: 256 values = 16 chunks
+    const x = new Int8Array(256).map((_, i) => i - 128);
+    const planes = new Uint8Array(512).fill(99);
+    splitPlanes(new Uint32Array(x.buffer), new Uint32Array(planes.buffer));
+    for (let i = 0; i < 256; i++) {
+      const at = (i >> 4) * 32 + (i & 15);
+      const l = planes[at];
+      const n = planes[at + 16];
+      expect(l).toBeLessThanOrEqual(127); // the operand range where relaxed_dot_i8x16_i7x16 is defined
+      expect(n).toBe(x[i] < 0 ? 1 : 0);
+      expect(l - 128 * n).toBe(x[i]);
+    }
   });
 });
 
