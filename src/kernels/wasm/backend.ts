@@ -105,6 +105,38 @@ const RELAXED_PROBE = new Uint8Array([
 ]);
 
 /**
+ * A 68-byte module exporting `dot(a, b)`: lane 0 of i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.splat a,
+ * i8x16.splat b, 0), the operands passed in so no compiler folds them.
+ */
+const RELAXED_DOT_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 7, 1, 96, 2, 127, 127, 1, 127, 3, 2, 1, 0, 7, 7, 1, 3, 100, 111, 116, 0, 0, 10, 36, 1, 34, 0, 32, 0, 253, 15, 32, 1,
+  253, 15, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 147, 2, 253, 27, 0, 11,
+]);
+
+let dotSaturates: boolean | undefined;
+
+/**
+ * @internal Whether this engine runs i32x4.relaxed_dot_i8x16_i7x16_add_s as the int16-saturating SSSE3
+ * sequence (pmaddubsw, pmaddwd, paddd, and a splat of ones: V8 on x64 without AVX-VNNI, e.g. Zen 4 or
+ * Ice Lake). There the relaxed W8A8 kernel's two dots per 16 weights are 5 instructions each and it ran
+ * at 0.5 to 0.6x the plain one (measured, Node 24 with --no-enable-avx-vnni), so W8A8 keeps the plain
+ * kernel. The probe is 127 · 255 with the second operand outside [0, 127], where the result is
+ * implementation-defined (the kernel itself never goes there): int16 pairs saturate at 32767, so
+ * 2 · 32767 = 65534; AVX-VNNI's vpdpbusd (unsigned) gives 4 · 127 · 255 = 129540, and signed dots
+ * (AVX-VNNI-INT8 vpdpbssd, Arm sdot) 4 · 127 · -1 = -508. Compiled once per process; false without relaxed SIMD.
+ */
+export function relaxedDotSaturates(): boolean {
+  if (dotSaturates === undefined) {
+    if (!relaxedSimdSupported()) dotSaturates = false;
+    else {
+      const probe = new WebAssembly.Instance(new WebAssembly.Module(RELAXED_DOT_PROBE), {}).exports as { dot(a: number, b: number): number };
+      dotSaturates = probe.dot(127, 255) === 2 * 32767;
+    }
+  }
+  return dotSaturates;
+}
+
+/**
  * Whether this runtime has WebAssembly relaxed SIMD (Node >= 22, Chrome >= 114, Firefox >= 145; not
  * Node 20): validates an 82-byte module, nothing is compiled. The relaxed kernel uses only
  * `f32x4.relaxed_madd`, whose one implementation-defined choice (fused or not) is within
@@ -197,17 +229,18 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     );
   }
   const relaxed = useRelaxed('createWasmBackend', options.relaxed);
-  return instantiate(await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64), limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128', relaxed);
+  const module = await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64);
+  return instantiate(module, limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128', relaxed && !relaxedDotSaturates());
 }
 
 /**
  * @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts);
- * `relaxed`: the module is a relaxed-SIMD build (W8A8 runs its op 3).
+ * `relaxedW8A8` as in WasmBackendParts (only for a relaxed build).
  */
-export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128', relaxed = false): Promise<WasmBackend> {
+export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128', relaxedW8A8 = false): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
   const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
-  return wasmBackendOf({ name: 'wasm-simd', mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel), relaxed });
+  return wasmBackendOf({ name: 'wasm-simd', mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel), relaxedW8A8 });
 }
 
 /** What a wasm backend is made of: its name and mode, the memory its kernel runs on, and how calls run. */
@@ -218,12 +251,15 @@ export interface WasmBackendParts {
   /** Allocator over `memory` (blocks it handed out before, e.g. to a dispatch, stay reserved). */
   readonly heap: WasmHeap;
   readonly dispatch: KernelDispatch;
-  /** The kernel is a relaxed-SIMD build of kernel.wat: W8A8 runs on its int8 kernel (op 3). Default false (op 2, every build). */
-  readonly relaxed?: boolean;
+  /**
+   * W8A8 runs on the relaxed-dot kernel (op 3; the kernel must be a relaxed-SIMD build): pass
+   * `relaxed && !relaxedDotSaturates()`. Default false: the plain W8A8 kernel (op 2, in every build).
+   */
+  readonly relaxedW8A8?: boolean;
 }
 
 /** @internal The one implementation of the wasm backends (packing, scratch, padding, output), over any memory and dispatch. */
-export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxed = false }: WasmBackendParts): WasmBackend {
+export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxedW8A8 = false }: WasmBackendParts): WasmBackend {
   const packedByWeight = new WeakMap<KernelWeight, Packed>();
   let disposed = false;
   let scratch = 0;
@@ -356,7 +392,7 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxed = fa
       dispatch.run(callOf(1, p, base, 0, base + xBytes, biasPtr, m, panel, biasPtr + layout.np * 4, panelBytes, layout.cpg));
       copyOut(buffer, base + xBytes, layout, m, out);
     },
-    linearW8A8: (args) => integerActivations(args, args.weight.groupSize, relaxed ? 3 : 2),
+    linearW8A8: (args) => integerActivations(args, args.weight.groupSize, relaxedW8A8 ? 3 : 2),
     linearW8A16: (args) => integerActivations(args, W8A16_RUN, 2),
     adopt(weight: KernelWeight): void {
       packedFor(weight);

@@ -205,10 +205,11 @@
     (local.get $tot) (local.get $tot2))
 
   ;; relaxed-only{ (the plain SIMD128 build drops everything up to the closing marker: scripts/build-wasm.mjs)
-  ;; W8A8 on relaxed SIMD: one int8 x row (kp bytes, zero-padded) times one 4-row weight block, with
-  ;; i32x4.relaxed_dot_i8x16_i7x16_add_s (x64 with AVX-VNNI: one vpdpbusd). Its result is the same on
-  ;; every engine only while the second operand is in [0, 127], so x is split into two 7-bit planes:
-  ;; l = x & 127 and n = [x < 0] (two's complement: x = l - 128 n, exactly), and per row
+  ;; W8A8 on relaxed SIMD (op 3): one x row times one 4-row int8 weight block, with
+  ;; i32x4.relaxed_dot_i8x16_i7x16_add_s (V8 on x64 with AVX-VNNI: one vpdpbusd). Its result is the same
+  ;; on every engine only while the second operand is in [0, 127], so x comes split into two 7-bit
+  ;; planes (splitPlanes in packed.ts: per 16-column chunk 16 bytes of l = x & 127, then 16 of
+  ;; n = [x < 0]; two's complement: x = l - 128 n, exactly; 2 kp bytes a row), and per row
   ;;   sum w x = sum w l - 128 sum w n,
   ;; two dots per 16 weights, accumulated in $a<r> (l) and $b<r> (n). int32 lanes wrap, which is exact
   ;; here: the true sum of each flush run is |.| <= 128·128·k < 2^31 (k < 131072), so a - (b << 7)
@@ -566,6 +567,8 @@
   ;; The one export, the one panel skeleton of both kinds of kernel:
   ;; out (m, 4 nb) = x (m, Kp) . W^T + bias, with op 1 = W8A32 (x float32; xsc and flush unused) or
   ;; op 2 = W8A8 / W8A16 (x int16 with per-row scales xsc (m); int32 flushes every `flush` chunks).
+  ;; The relaxed builds add op 3 = W8A8 on x's 7-bit planes (blk1_r8, mk_r8: every row on the int8
+  ;; panel, nothing widened).
   ;; Row t of out is written at out + t * os (bytes): os = 16 nb for a whole weight; a call over a
   ;; slice of the row blocks (one thread's share) passes the stride of the whole output, so every
   ;; thread writes its columns of the one output buffer in place.

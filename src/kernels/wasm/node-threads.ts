@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError, checkOptions } from '../../errors.js';
-import { compileOnce, memoryLimitOf, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type KernelDispatch, type WasmBackend } from './backend.js';
+import { compileOnce, memoryLimitOf, relaxedDotSaturates, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type KernelDispatch, type WasmBackend } from './backend.js';
 import { controlWords, runBlocks, runShared, stopWorkers, workerChunks, type KernelCall, type KernelExports, type WorkerStart } from './chunks.js';
 import { KERNEL_RELAXED_SHARED_WASM_BASE64 } from './generated/kernel-relaxed-shared-bytes.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
@@ -152,7 +152,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
       for (const w of workers) void w.terminate();
     },
   };
-  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch, relaxed });
+  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch, relaxedW8A8: relaxed && !relaxedDotSaturates() });
   return Object.defineProperties(backend, {
     threads: { value: threads, enumerable: true },
     exited: { value: exited, enumerable: true },
