@@ -22,6 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Generator, Linear, QuantizedLinear, Tensor, dequantize, uniform_ } from '../src/index.js';
 import { createJsBackend } from '../src/kernels/js-packed.js';
+import { runLinearAsync } from '../src/kernels/dispatch.js';
 import { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
 import type { Backend, KernelWeight, W8A16Backend, W8A8Backend } from '../src/kernels/types.js';
 import { createWasmBackend, relaxedSimdSupported } from '../src/kernels/wasm/backend.js';
@@ -410,7 +411,7 @@ async function main(): Promise<void> {
       ...ourRunners(shape, layer, x, wasm, wasm2, plain, js, ref, gRef, refW8A8),
       ...others.map((b): Runner => {
         const out = new Float32Array(m * n);
-        return { name: `${b.name} (${b.mode}) W8A32 per-channel`, group: 'ours', kind: 'float', weightBytes: n * k, run: () => (b.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) };
+        return { name: `${b.name} (${b.mode}) W8A32 per-channel`, group: 'ours', kind: 'float', weightBytes: n * k, run: async () => (await runLinearAsync(b, { x, m, weight: layer.weight, bias: layer.bias, out }), out) };
       }),
       ...gpujsRunners(shape, layer, x, gpus, notes),
       ...(await peerRunners(shape, layer, x, peers, notes, gRef)),

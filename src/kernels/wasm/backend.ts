@@ -200,11 +200,16 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return instantiate(await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64), limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128');
 }
 
-/** @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts). */
-export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128'): Promise<WasmBackend> {
+/** @internal A single-thread backend over a compiled build of kernel.wat that owns its memory (createWasmBackend, the worker backend's one-thread server, A/B timing of kernel changes). */
+export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128', name = 'wasm-simd'): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
   const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
-  return wasmBackendOf({ name: 'wasm-simd', mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel) });
+  return wasmBackendOf({ name, mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel) });
+}
+
+/** @internal Whether the wasm kernels can run `weight` (k within WASM_MAX_K, the packed copy within the wasm32 address space). */
+export function wasmSupports(weight: KernelWeight): boolean {
+  return weight.k <= WASM_MAX_K && packedLayout(weight).valueBytes <= MAX_PACKED_BYTES;
 }
 
 /** What a wasm backend is made of: its name and mode, the memory its kernel runs on, and how calls run. */
@@ -326,7 +331,7 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch }: WasmBacken
   return {
     name,
     mode,
-    supports: (weight) => weight.k <= WASM_MAX_K && packedLayout(weight).valueBytes <= MAX_PACKED_BYTES,
+    supports: wasmSupports,
     linear({ x, m, weight, bias, out }: LinearArgs): void {
       const p = packedFor(weight);
       const { layout } = p;
