@@ -20,7 +20,6 @@
 import { layerKernelWeight } from '../src/nn/quantized-linear.js';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { Generator, Linear, QuantizedLinear, Tensor, dequantize, uniform_ } from '../src/index.js';
 import { createJsBackend } from '../src/kernels/js-packed.js';
 import { runLinearAsync } from '../src/kernels/dispatch.js';
 import { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
@@ -31,6 +30,7 @@ import { gpuModes, gpujsSkip } from './gpu-modes.js';
 import { createThreadedWasmBackend } from '../src/node.js';
 import { quantizeActivations, quantizeActivationsInt16 } from '../src/quant/activations.js';
 import { describeMachine, machineLine, type Machine } from './machine.js';
+import { COLD_INPUT_SEED, COLD_SEEDS, benchInput, inputSeed, makeLayer, warmSeed, type BenchLayer } from './layers.js';
 import { VARIANTS } from '../test/conformance/registry.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 import type * as Ort from './peers/ort.mjs';
@@ -111,26 +111,7 @@ function relErr(y: ArrayLike<number>, ref: ArrayLike<number>): number {
   return err / max;
 }
 
-interface Layer {
-  q: QuantizedLinear;
-  weight: KernelWeight;
-  wFloat: Float32Array;
-  bias: Float32Array;
-  /** The same Linear quantized per group of 128 (null when 128 does not divide K). */
-  qg: QuantizedLinear | null;
-}
-
-/**
- * A seeded PyTorch-initialised Linear, quantized per channel and per group(128), restricted range
- * (q in [-127, 127]: the range onnxruntime's W8A8 kernels are meant for).
- */
-function makeLayer(k: number, n: number, seed: number): Layer {
-  const linear = new Linear(k, n, { generator: new Generator(seed) });
-  const q = QuantizedLinear.fromLinear(linear, { granularity: 'channel', range: 'restricted' });
-  const wFloat = dequantize({ values: q.weight, scale: q.weightScale, ...q.scheme }).data;
-  const qg = k % 128 === 0 ? QuantizedLinear.fromLinear(linear, { granularity: 'group', groupSize: 128, range: 'restricted' }) : null;
-  return { q, weight: layerKernelWeight(q), wFloat, bias: q.bias!.data, qg };
-}
+type Layer = BenchLayer;
 
 type OrtModule = typeof Ort;
 
@@ -394,8 +375,8 @@ async function main(): Promise<void> {
 
   for (const shape of shapes) {
     const { m, k, n } = shape;
-    const layer = makeLayer(k, n, 1000 + k + n);
-    const x = uniform_(Tensor.zeros([m, k], 'float32'), -1, 1, new Generator(7 + m)).data;
+    const layer = makeLayer(k, n, warmSeed(k, n));
+    const x = benchInput(m, k, inputSeed(m));
     const refFloat = new Float32Array(m * n);
     referenceLinear({ x, m, weight: layer.weight, bias: layer.bias, out: refFloat });
     const { xq, xScales } = quantizeActivations(x, m, k);
@@ -439,8 +420,8 @@ async function main(): Promise<void> {
 /** 1x4096x4096 rotating 4 layers (64 MiB int8, 256 MiB float32): every run reads its weights from DRAM. */
 async function coldCase(wasm: W8A8Backend & W8A16Backend, wasm2: W8A8Backend & W8A16Backend, plain: (W8A8Backend & W8A16Backend) | null, peers: Awaited<ReturnType<typeof loadPeers>>) {
   const shape = { m: 1, k: 4096, n: 4096 };
-  const layers = [0, 1, 2, 3].map((i) => makeLayer(shape.k, shape.n, 5000 + i));
-  const x = uniform_(Tensor.zeros([1, shape.k], 'float32'), -1, 1, new Generator(99)).data;
+  const layers = COLD_SEEDS.map((seed) => makeLayer(shape.k, shape.n, seed));
+  const x = benchInput(1, shape.k, COLD_INPUT_SEED);
   const refs = layers.map((l) => {
     const y = new Float32Array(shape.n);
     referenceLinear({ x, m: 1, weight: l.weight, bias: l.bias, out: y });
