@@ -35,6 +35,7 @@ import { VARIANTS } from '../test/conformance/registry.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 import type * as Ort from './peers/ort.mjs';
 import type { Runtime } from './peers/ort.mjs';
+import { median, relErr } from './stats.js';
 
 interface Shape {
   m: number;
@@ -94,22 +95,6 @@ const shapes: Shape[] = BENCH_SHAPES.filter((s) => shapeFilter === undefined || 
 const SLOW_ROW_MS = 4000;
 /** Rows that run in plain JS are skipped above this many multiply-adds (7 runs would take minutes). */
 const SLOW_JS_MAX_MACS = 2 ** 27;
-
-function mid(samples: number[]): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-function relErr(y: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let err = 0;
-  let max = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const e = Math.abs(y[i] - ref[i]);
-    if (!(e <= err)) err = e; // NaN-safe: a NaN makes err NaN
-    max = Math.max(max, Math.abs(ref[i]));
-  }
-  return err / max;
-}
 
 type Layer = BenchLayer;
 
@@ -318,13 +303,13 @@ async function measureAll(shape: Shape, runners: Runner[], refFloat: Float32Arra
     }
   }
   const baseline = rows.find((r) => r.name.includes('(baseline)'));
-  const baselineMs = baseline !== undefined && baseline.samples.length > 0 ? mid(baseline.samples) : null;
+  const baselineMs = baseline !== undefined && baseline.samples.length > 0 ? median(baseline.samples) : null;
   for (const row of rows) {
     if (row.samples.length === 0) continue;
-    const ms = mid(row.samples);
+    const ms = median(row.samples);
     const runner = runners[rows.indexOf(row)];
     row.ms = ms;
-    row.cpuMs = row.cpuSamples.length > 0 ? mid(row.cpuSamples) : null;
+    row.cpuMs = row.cpuSamples.length > 0 ? median(row.cpuSamples) : null;
     row.gflops = (2 * m * k * n) / (ms * 1e6);
     row.gbs = m === 1 ? runner.weightBytes / (ms * 1e6) : null;
     row.vsBaseline = baselineMs === null ? null : baselineMs / ms;

@@ -1,6 +1,7 @@
 import { createWasmBackend, createWorkerBackend, type WasmBackend, type WorkerBackend } from 'int8-linear';
 import { quantizeActivations, referenceLinear, referenceLinearW8A8, type KernelWeight } from 'int8-linear/advanced';
 import { COLD_INPUT_SEED, COLD_SEEDS, benchInput, inputSeed, makeLayer, warmSeed, type BenchLayer } from '../layers.js';
+import { median, relErr } from '../stats.js';
 
 /**
  * The browser benchmark page (bench/browser.ts builds, serves and drives it): the same seeded layers
@@ -55,22 +56,6 @@ interface Row {
 
 const WARMUP_MS = 300;
 const SAMPLE_MS = 5;
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-function relErr(y: Float32Array, ref: Float32Array): number {
-  let err = 0;
-  let max = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const e = Math.abs(y[i] - ref[i]);
-    if (!(e <= err)) err = e;
-    max = Math.max(max, Math.abs(ref[i]));
-  }
-  return err / max;
-}
 
 /** The part of onnxruntime-web's API the page uses (it is loaded at run time, not bundled or typechecked against). */
 interface Ort {
