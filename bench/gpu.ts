@@ -17,6 +17,7 @@ import type { Backend } from '../src/kernels/types.js';
 import { createGpuBackend } from '../src/gpu/index.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 import { GPUJS_CPU_MAX_MACS, gpuModes, gpujsSkip } from './gpu-modes.js';
+import { median, relErr } from './stats.js';
 
 const args = process.argv.slice(2);
 
@@ -33,11 +34,6 @@ const shapeFilter = option('--shapes')?.split(',');
 const minRuns = Math.max(7, Number(option('--runs') ?? 7));
 const shapes = BENCH_SHAPES.filter((s) => shapeFilter === undefined || shapeFilter.includes(`${s.m}x${s.k}x${s.n}`));
 
-function median(samples: number[]): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 function time(run: () => void, runs: number): number {
   run();
   const samples: number[] = [];
@@ -47,17 +43,6 @@ function time(run: () => void, runs: number): number {
     samples.push(performance.now() - t0);
   }
   return median(samples);
-}
-
-function relErr(y: Float32Array, ref: Float32Array): number {
-  let err = 0;
-  let max = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const e = Math.abs(y[i] - ref[i]);
-    if (!(e <= err)) err = e;
-    max = Math.max(max, Math.abs(ref[i]));
-  }
-  return err / max;
 }
 
 const modes = await gpuModes();

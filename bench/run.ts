@@ -20,8 +20,8 @@
 import { layerKernelWeight } from '../src/nn/quantized-linear.js';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { Generator, Linear, QuantizedLinear, Tensor, dequantize, uniform_ } from '../src/index.js';
 import { createJsBackend } from '../src/kernels/js-packed.js';
+import { runLinearAsync } from '../src/kernels/dispatch.js';
 import { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
 import type { Backend, KernelWeight, W8A16Backend, W8A8Backend } from '../src/kernels/types.js';
 import { createWasmBackend, relaxedSimdSupported } from '../src/kernels/wasm/backend.js';
@@ -30,10 +30,12 @@ import { gpuModes, gpujsSkip } from './gpu-modes.js';
 import { createThreadedWasmBackend } from '../src/node.js';
 import { quantizeActivations, quantizeActivationsInt16 } from '../src/quant/activations.js';
 import { describeMachine, machineLine, type Machine } from './machine.js';
+import { COLD_INPUT_SEED, COLD_SEEDS, benchInput, inputSeed, makeLayer, warmSeed, type BenchLayer } from './layers.js';
 import { VARIANTS } from '../test/conformance/registry.js';
 import { BENCH_SHAPES } from '../test/conformance/shapes.js';
 import type * as Ort from './peers/ort.mjs';
 import type { Runtime } from './peers/ort.mjs';
+import { median, relErr } from './stats.js';
 
 interface Shape {
   m: number;
@@ -94,42 +96,7 @@ const SLOW_ROW_MS = 4000;
 /** Rows that run in plain JS are skipped above this many multiply-adds (7 runs would take minutes). */
 const SLOW_JS_MAX_MACS = 2 ** 27;
 
-function mid(samples: number[]): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-function relErr(y: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let err = 0;
-  let max = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const e = Math.abs(y[i] - ref[i]);
-    if (!(e <= err)) err = e; // NaN-safe: a NaN makes err NaN
-    max = Math.max(max, Math.abs(ref[i]));
-  }
-  return err / max;
-}
-
-interface Layer {
-  q: QuantizedLinear;
-  weight: KernelWeight;
-  wFloat: Float32Array;
-  bias: Float32Array;
-  /** The same Linear quantized per group of 128 (null when 128 does not divide K). */
-  qg: QuantizedLinear | null;
-}
-
-/**
- * A seeded PyTorch-initialised Linear, quantized per channel and per group(128), restricted range
- * (q in [-127, 127]: the range onnxruntime's W8A8 kernels are meant for).
- */
-function makeLayer(k: number, n: number, seed: number): Layer {
-  const linear = new Linear(k, n, { generator: new Generator(seed) });
-  const q = QuantizedLinear.fromLinear(linear, { granularity: 'channel', range: 'restricted' });
-  const wFloat = dequantize({ values: q.weight, scale: q.weightScale, ...q.scheme }).data;
-  const qg = k % 128 === 0 ? QuantizedLinear.fromLinear(linear, { granularity: 'group', groupSize: 128, range: 'restricted' }) : null;
-  return { q, weight: layerKernelWeight(q), wFloat, bias: q.bias!.data, qg };
-}
+type Layer = BenchLayer;
 
 type OrtModule = typeof Ort;
 
@@ -336,13 +303,13 @@ async function measureAll(shape: Shape, runners: Runner[], refFloat: Float32Arra
     }
   }
   const baseline = rows.find((r) => r.name.includes('(baseline)'));
-  const baselineMs = baseline !== undefined && baseline.samples.length > 0 ? mid(baseline.samples) : null;
+  const baselineMs = baseline !== undefined && baseline.samples.length > 0 ? median(baseline.samples) : null;
   for (const row of rows) {
     if (row.samples.length === 0) continue;
-    const ms = mid(row.samples);
+    const ms = median(row.samples);
     const runner = runners[rows.indexOf(row)];
     row.ms = ms;
-    row.cpuMs = row.cpuSamples.length > 0 ? mid(row.cpuSamples) : null;
+    row.cpuMs = row.cpuSamples.length > 0 ? median(row.cpuSamples) : null;
     row.gflops = (2 * m * k * n) / (ms * 1e6);
     row.gbs = m === 1 ? runner.weightBytes / (ms * 1e6) : null;
     row.vsBaseline = baselineMs === null ? null : baselineMs / ms;
@@ -393,8 +360,8 @@ async function main(): Promise<void> {
 
   for (const shape of shapes) {
     const { m, k, n } = shape;
-    const layer = makeLayer(k, n, 1000 + k + n);
-    const x = uniform_(Tensor.zeros([m, k], 'float32'), -1, 1, new Generator(7 + m)).data;
+    const layer = makeLayer(k, n, warmSeed(k, n));
+    const x = benchInput(m, k, inputSeed(m));
     const refFloat = new Float32Array(m * n);
     referenceLinear({ x, m, weight: layer.weight, bias: layer.bias, out: refFloat });
     const { xq, xScales } = quantizeActivations(x, m, k);
@@ -410,7 +377,7 @@ async function main(): Promise<void> {
       ...ourRunners(shape, layer, x, wasm, wasm2, plain, js, ref, gRef, refW8A8),
       ...others.map((b): Runner => {
         const out = new Float32Array(m * n);
-        return { name: `${b.name} (${b.mode}) W8A32 per-channel`, group: 'ours', kind: 'float', weightBytes: n * k, run: () => (b.linear({ x, m, weight: layer.weight, bias: layer.bias, out }), out) };
+        return { name: `${b.name} (${b.mode}) W8A32 per-channel`, group: 'ours', kind: 'float', weightBytes: n * k, run: async () => (await runLinearAsync(b, { x, m, weight: layer.weight, bias: layer.bias, out }), out) };
       }),
       ...gpujsRunners(shape, layer, x, gpus, notes),
       ...(await peerRunners(shape, layer, x, peers, notes, gRef)),
@@ -438,8 +405,8 @@ async function main(): Promise<void> {
 /** 1x4096x4096 rotating 4 layers (64 MiB int8, 256 MiB float32): every run reads its weights from DRAM. */
 async function coldCase(wasm: W8A8Backend & W8A16Backend, wasm2: W8A8Backend & W8A16Backend, plain: (W8A8Backend & W8A16Backend) | null, peers: Awaited<ReturnType<typeof loadPeers>>) {
   const shape = { m: 1, k: 4096, n: 4096 };
-  const layers = [0, 1, 2, 3].map((i) => makeLayer(shape.k, shape.n, 5000 + i));
-  const x = uniform_(Tensor.zeros([1, shape.k], 'float32'), -1, 1, new Generator(99)).data;
+  const layers = COLD_SEEDS.map((seed) => makeLayer(shape.k, shape.n, seed));
+  const x = benchInput(1, shape.k, COLD_INPUT_SEED);
   const refs = layers.map((l) => {
     const y = new Float32Array(shape.n);
     referenceLinear({ x, m: 1, weight: l.weight, bias: l.bias, out: y });

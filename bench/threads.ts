@@ -15,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import type { KernelWeight } from '../src/kernels/types.js';
 import { createWasmBackend } from '../src/kernels/wasm/backend.js';
 import { createThreadedWasmBackend, MIN_THREADED_MACS } from '../src/node.js';
+import { median } from './stats.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -30,7 +31,6 @@ function lcg(seed: number): () => number {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
 
 async function main(): Promise<void> {
   const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');

@@ -50,13 +50,23 @@ const MIME: Record<string, string> = {
   '.json': 'application/json',
   '.map': 'application/json',
   '.png': 'image/png',
+  '.wasm': 'application/wasm',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.onnx': 'application/octet-stream',
+};
+
+/** The response headers that make a page cross-origin isolated (SharedArrayBuffer, shared wasm memory, threads). */
+export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
 };
 
 /**
  * Serves the files of `dir` on 127.0.0.1:`port` (0: a free port the system picks) and resolves with
- * the server and its URL. Paths outside `dir` and missing files get 404.
+ * the server and its URL; every response also gets `headers` (e.g. CROSS_ORIGIN_ISOLATION). Paths
+ * outside `dir` and missing files get 404.
  */
-export function servePage(dir: string, port = 0): Promise<{ server: Server; url: string }> {
+export function servePage(dir: string, port = 0, headers: Readonly<Record<string, string>> = {}): Promise<{ server: Server; url: string }> {
   const root = resolve(dir);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
@@ -68,10 +78,10 @@ export function servePage(dir: string, port = 0): Promise<{ server: Server; url:
       ok = false; // missing (ENOENT) or unreadable
     }
     if (!ok) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' }).end(readFileSync(file));
+    res.writeHead(200, { ...headers, 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' }).end(readFileSync(file));
   });
   return new Promise((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) => {

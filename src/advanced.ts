@@ -24,6 +24,8 @@ export {
   runLinearAsync,
   runLinearW8A8,
   runLinearW8A16,
+  runLinearW8A8Async,
+  runLinearW8A16Async,
   checkCanRun,
   releaseWeight,
   adoptWeight,

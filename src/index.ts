@@ -25,8 +25,10 @@ export { createReferenceBackend } from './kernels/reference.js';
 export { createJsBackend } from './kernels/js-packed.js';
 export { createWasmBackend, relaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/backend.js';
 export type { WasmBackend, WasmBackendOptions } from './kernels/wasm/backend.js';
+export { createWorkerBackend } from './kernels/wasm/worker-backend.js';
+export type { WorkerBackend, WorkerBackendOptions } from './kernels/wasm/worker-backend.js';
 export { availableBackends } from './kernels/available.js';
-export type { Backend, AsyncBackend, W8A8Backend, W8A16Backend, CachingBackend, ResidentBackend } from './kernels/types.js';
+export type { Backend, AsyncBackend, AsyncIntegerBackend, W8A8Backend, W8A16Backend, CachingBackend, ResidentBackend } from './kernels/types.js';
 export {
   readSafetensors,
   writeSafetensors,

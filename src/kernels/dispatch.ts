@@ -4,12 +4,12 @@
  * tests, benchmarks) go through these functions and never test for optional members themselves.
  *
  * The rules: `linear` is synchronous and may throw on an async-only backend; `runLinearAsync` awaits
- * `linearAsync` where there is one and runs `linear` otherwise; W8A8 is synchronous and only on
- * `W8A8Backend`s; `release` does nothing on a backend that caches nothing; a backend holds a
+ * `linearAsync` where there is one and runs `linear` otherwise; W8A8 and W8A16 run only on backends
+ * that have them, synchronously, or awaited where the backend has the async ones (`AsyncIntegerBackend`); `release` does nothing on a backend that caches nothing; a backend holds a
  * layer's only copy only if it is a `ResidentBackend`.
  */
 import { BackendError, describeValue } from '../errors.js';
-import type { AsyncBackend, Backend, CachingBackend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from './types.js';
+import type { AsyncBackend, AsyncIntegerBackend, Backend, CachingBackend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from './types.js';
 
 function has(backend: Backend, member: string): boolean {
   return typeof (backend as unknown as Record<string, unknown>)[member] === 'function';
@@ -102,6 +102,32 @@ export function hasW8A16(backend: Backend): backend is W8A16Backend {
 export function runLinearW8A16(backend: Backend, args: LinearW8A16Args): void {
   if (!hasW8A16(backend)) throw noW8A16(backend, 'runLinearW8A16');
   backend.linearW8A16(args);
+}
+
+/**
+ * The W8A8 forward, awaiting a backend that computes elsewhere (`linearW8A8Async`); elsewhere `runLinearW8A8`.
+ *
+ * Shape: as `W8A8Backend.linearW8A8`.
+ *
+ * Example:
+ *   await runLinearW8A8Async(workers, { xq, xScales, m, weight, bias: null, out });
+ */
+export async function runLinearW8A8Async(backend: Backend, args: LinearW8A8Args): Promise<void> {
+  if (has(backend, 'linearW8A8Async')) await (backend as AsyncIntegerBackend).linearW8A8Async(args);
+  else runLinearW8A8(backend, args);
+}
+
+/**
+ * The W8A16 forward, awaiting a backend that computes elsewhere (`linearW8A16Async`); elsewhere `runLinearW8A16`.
+ *
+ * Shape: as `W8A16Backend.linearW8A16`.
+ *
+ * Example:
+ *   await runLinearW8A16Async(workers, { xq, xScales, m, weight, bias: null, out });
+ */
+export async function runLinearW8A16Async(backend: Backend, args: LinearW8A16Args): Promise<void> {
+  if (has(backend, 'linearW8A16Async')) await (backend as AsyncIntegerBackend).linearW8A16Async(args);
+  else runLinearW8A16(backend, args);
 }
 
 function noW8A16(backend: Backend, caller: string): BackendError {

@@ -146,3 +146,19 @@ export interface LinearW8A16Args {
 export interface W8A16Backend extends Backend {
   linearW8A16(args: LinearW8A16Args): void;
 }
+
+/**
+ * Capability: W8A8 and W8A16 forwards whose results come back asynchronously (the worker backend,
+ * whose synchronous `linearW8A8` / `linearW8A16` throw). `QuantizedLinear.forwardAsync` awaits these
+ * where a backend has them; bit-exact with `referenceLinearW8A8` / `referenceLinearW8A16` as the
+ * synchronous ones.
+ *
+ * Shape: xq (m, k), xScales (m) -> out (m, n).
+ *
+ * Example:
+ *   await workers.linearW8A8Async({ xq, xScales, m, weight, bias: null, out });
+ */
+export interface AsyncIntegerBackend extends W8A8Backend, W8A16Backend {
+  linearW8A8Async(args: LinearW8A8Args): Promise<void>;
+  linearW8A16Async(args: LinearW8A16Args): Promise<void>;
+}

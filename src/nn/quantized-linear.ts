@@ -2,9 +2,9 @@ import { FormatError, QuantizationError, ShapeError, brandedInstanceCheck, check
 import { kernelView, type KernelWeight } from '../format/kernel-view.js';
 import { TENSOR_KEYS } from '../format/names.js';
 import { SCHEME_KEYS, resolveScheme, scaleShape, type Granularity, type QuantRange, type QuantScheme, type ResolvedScheme } from '../format/scheme.js';
-import { adoptWeight, checkCanRun, readWeightValues, releaseWeight, runLinearAsync, runLinearW8A16, runLinearW8A8 } from '../kernels/dispatch.js';
+import { adoptWeight, checkCanRun, readWeightValues, releaseWeight, runLinearAsync, runLinearW8A16, runLinearW8A16Async, runLinearW8A8, runLinearW8A8Async } from '../kernels/dispatch.js';
 import { createReferenceBackend } from '../kernels/reference.js';
-import type { Backend } from '../kernels/types.js';
+import type { Backend, LinearArgs, LinearW8A16Args, LinearW8A8Args } from '../kernels/types.js';
 import { quantize, type QuantizedTensor } from '../quant/quantize.js';
 import { quantizeActivations, quantizeActivationsInt16 } from '../quant/activations.js';
 import { Tensor, formatShape, numel } from '../tensor.js';
@@ -25,6 +25,16 @@ import { checkBias, checkInput, outputShape } from './shape.js';
  *   QuantizedLinear.fromLinear(fc, { activations: 'int8' }).to(await createWasmBackend());
  */
 export type ActivationMode = 'float32' | 'int8' | 'int16';
+
+/** The kernels a forward runs, by activation mode: synchronous ones (`forward`) or awaited ones (`forwardAsync`). */
+interface ForwardKernels<R> {
+  int8(backend: Backend, args: LinearW8A8Args): R;
+  int16(backend: Backend, args: LinearW8A16Args): R;
+  float32(backend: Backend, args: LinearArgs): R;
+}
+
+const SYNC_KERNELS: ForwardKernels<void> = { int8: runLinearW8A8, int16: runLinearW8A16, float32: (b, a) => b.linear(a) };
+const ASYNC_KERNELS: ForwardKernels<Promise<void>> = { int8: runLinearW8A8Async, int16: runLinearW8A16Async, float32: runLinearAsync };
 
 /** Options of the `QuantizedLinear` constructor: the quantization scheme, `bias` and `activations`. */
 export interface QuantizedLinearOptions extends QuantScheme {
@@ -220,22 +230,7 @@ export class QuantizedLinear extends Module {
    * whose results come back asynchronously (gpu.js on WebGPU) this throws; use `forwardAsync`.
    */
   forward(x: Tensor): Tensor<'float32'> {
-    const m = checkInput(x, this.inFeatures, 'QuantizedLinear');
-    const out = new Float32Array(m * this.outFeatures);
-    if (m > 0) {
-      const bias = this.bias?.data ?? null;
-      const data = x.data as Float32Array;
-      if (this.activations === 'int8') {
-        const { xq, xScales } = quantizeActivations(data, m, this.inFeatures);
-        runLinearW8A8(this.currentBackend, { xq, xScales, m, weight: this.kernelWeight, bias, out });
-      } else if (this.activations === 'int16') {
-        const { xq, xScales } = quantizeActivationsInt16(data, m, this.inFeatures);
-        runLinearW8A16(this.currentBackend, { xq, xScales, m, weight: this.kernelWeight, bias, out });
-      } else {
-        this.currentBackend.linear({ x: data, m, weight: this.kernelWeight, bias, out });
-      }
-    }
-    return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
+    return this.runForward(x, SYNC_KERNELS).y;
   }
 
   /**
@@ -249,15 +244,34 @@ export class QuantizedLinear extends Module {
    *   const y = await qfc.to(gpu).forwardAsync(x);
    */
   async forwardAsync(x: Tensor): Promise<Tensor<'float32'>> {
-    // W8A8 is synchronous on every backend (see dispatch.ts).
-    if (this.activations !== 'float32') return this.forward(x);
+    const { y, done } = this.runForward(x, ASYNC_KERNELS);
+    await done;
+    return y;
+  }
+
+  /** The forward of both: quantizes x as `activations` says and hands it to `kernels`; `done` is what the kernel returned. */
+  private runForward<R>(x: Tensor, kernels: ForwardKernels<R>): { y: Tensor<'float32'>; done: R | undefined } {
     const m = checkInput(x, this.inFeatures, 'QuantizedLinear');
     const out = new Float32Array(m * this.outFeatures);
+    let done: R | undefined;
     if (m > 0) {
-      await runLinearAsync(this.currentBackend, { x: x.data as Float32Array, m, weight: this.kernelWeight, bias: this.bias?.data ?? null, out });
+      const bias = this.bias?.data ?? null;
+      const data = x.data as Float32Array;
+      const weight = this.kernelWeight;
+      if (this.activations === 'int8') {
+        const { xq, xScales } = quantizeActivations(data, m, this.inFeatures);
+        done = kernels.int8(this.currentBackend, { xq, xScales, m, weight, bias, out });
+      } else if (this.activations === 'int16') {
+        const { xq, xScales } = quantizeActivationsInt16(data, m, this.inFeatures);
+        done = kernels.int16(this.currentBackend, { xq, xScales, m, weight, bias, out });
+      } else {
+        done = kernels.float32(this.currentBackend, { x: data, m, weight, bias, out });
+      }
     }
-    return new Tensor(out, outputShape(x, this.outFeatures), 'float32');
+    return { y: new Tensor(out, outputShape(x, this.outFeatures), 'float32'), done };
   }
+
+
 
   /**
    * `weight`, `weight_scale`, `bias` (bias only when present): the layer's own tensors (`weight_scale`

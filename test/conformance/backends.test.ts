@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableBackends } from '../../src/kernels/available.js';
 import { BackendError } from '../../src/errors.js';
-import { hasW8A16, hasW8A8, isAsyncBackend, releaseWeight, runLinearAsync, runLinearW8A16, runLinearW8A8 } from '../../src/kernels/dispatch.js';
+import { hasW8A16, hasW8A8, isAsyncBackend, releaseWeight, runLinearAsync, runLinearW8A16, runLinearW8A16Async, runLinearW8A8, runLinearW8A8Async } from '../../src/kernels/dispatch.js';
 import { referenceLinear, referenceLinearW8A16, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { Backend, KernelWeight } from '../../src/kernels/types.js';
 import { WASM_MAX_K, wasmSimdSupported } from '../../src/kernels/wasm/backend.js';
@@ -14,7 +14,8 @@ import { expectBitExact, expectWithin, float32AccumulationLimit } from './tolera
 /**
  * Every registered backend (every variant of every factory of the three entries' registries, see
  * registry.ts) against the reference kernel on the shared shape table, through both the synchronous
- * `linear` and the asynchronous path (`runLinearAsync`: `linearAsync` where the backend has one).
+ * `linear` and the asynchronous path (`runLinearAsync`: `linearAsync` where the backend has one; W8A8
+ * and W8A16 through `runLinearW8A8Async` / `runLinearW8A16Async`, synchronous where the backend is).
  *
  * Tolerances, named:
  * - W8A32, FLOAT32_ACCUMULATION (`float32AccumulationLimit`): a rigorous bound for any summation
@@ -85,7 +86,7 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
     releaseWeight(backend, weight);
   });
 
-  it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A8 %s: bit-exact with referenceLinearW8A8 (a BackendError where it has no W8A8 kernel)', (name, c) => {
+  it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A8 %s: bit-exact with referenceLinearW8A8 (a BackendError where it has no W8A8 kernel)', async (name, c) => {
     if (!hasW8A8(backend)) {
       const weight: KernelWeight = { n: c.n, k: c.k, values: new Int8Array(c.n * c.k), scales: new Float32Array(c.n), groupSize: c.k };
       const out = new Float32Array(c.m * c.n);
@@ -98,13 +99,13 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
       const expected = new Float32Array(c.m * c.n);
       referenceLinearW8A8({ xq, xScales, m: c.m, weight, bias: b, out: expected });
       const out = new Float32Array(c.m * c.n).fill(Number.NaN);
-      runLinearW8A8(backend, { xq, xScales, m: c.m, weight, bias: b, out });
+      await runLinearW8A8Async(backend, { xq, xScales, m: c.m, weight, bias: b, out });
       expectBitExact(`${label} W8A8 ${name} bias=${b !== null}`, out, expected);
     }
     releaseWeight(backend, weight);
   });
 
-  it.skipIf(skip !== null)('W8A8 (where there is a kernel): 4096 products of -128 · -128 sum to exactly 2^26, and alternating extremes give the exact sum', () => {
+  it.skipIf(skip !== null)('W8A8 (where there is a kernel): 4096 products of -128 · -128 sum to exactly 2^26, and alternating extremes give the exact sum', async () => {
     // -128 · -128 = 2^14 per product: i16 pair sums (2^15) overflow int16, which is what breaks
     // onnxruntime's AVX2 u8·s8 kernel with full-range weights; our sums are int32.
     if (!hasW8A8(backend)) return;
@@ -112,15 +113,15 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
     const n = 5;
     const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n).fill(1), groupSize: k };
     const out = new Float32Array(n);
-    runLinearW8A8(backend, { xq: new Int8Array(k).fill(-128), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
+    await runLinearW8A8Async(backend, { xq: new Int8Array(k).fill(-128), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(2 ** 26));
     // per pair: 127·-128 + -128·-128 = 128; 2048 pairs: 262144, times 0.5
     const alt = new Int8Array(k).map((_, i) => (i % 2 === 0 ? 127 : -128));
-    runLinearW8A8(backend, { xq: alt, xScales: new Float32Array([0.5]), m: 1, weight, bias: null, out });
+    await runLinearW8A8Async(backend, { xq: alt, xScales: new Float32Array([0.5]), m: 1, weight, bias: null, out });
     expect(Array.from(out)).toEqual(new Array(n).fill(131072));
   });
 
-  it.skipIf(skip !== null)('W8A8 (where there is a kernel): m = 1..9 (each kernel path: one x row, pairs of blocks, panels of 3 and 4 rows and what is left), full-range int8, k = 100 per channel and per group of 20, bit-exact', () => {
+  it.skipIf(skip !== null)('W8A8 (where there is a kernel): m = 1..9 (each kernel path: one x row, pairs of blocks, panels of 3 and 4 rows and what is left), full-range int8, k = 100 per channel and per group of 20, bit-exact', async () => {
     if (!hasW8A8(backend)) return;
     const g = new Generator(7);
     const int8 = (len: number) => new Int8Array(len).map(() => (g.nextUint32() & 255) - 128); // -128 .. 127, both ends included
@@ -138,14 +139,14 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
         const expected = new Float32Array(m * n);
         referenceLinearW8A8({ xq, xScales, m, weight, bias, out: expected });
         const out = new Float32Array(m * n).fill(Number.NaN);
-        runLinearW8A8(backend, { xq, xScales, m, weight, bias, out });
+        await runLinearW8A8Async(backend, { xq, xScales, m, weight, bias, out });
         expectBitExact(`${label} W8A8 ${m}x${k}x${n} groupSize ${groupSize}`, out, expected);
       }
       releaseWeight(backend, weight);
     }
   });
 
-  it.skipIf(skip !== null)(`W8A8 (where there is a kernel): the extremes at the largest k (${WASM_MAX_K}): -128 weights times all -128 (the largest int32 sum, 2^14 k) and all 127, m = 1 and 5, per channel (and per group of 1285 at k - 1)`, () => {
+  it.skipIf(skip !== null)(`W8A8 (where there is a kernel): the extremes at the largest k (${WASM_MAX_K}): -128 weights times all -128 (the largest int32 sum, 2^14 k) and all 127, m = 1 and 5, per channel (and per group of 1285 at k - 1)`, async () => {
     if (!hasW8A8(backend)) return;
     const n = 5;
     // WASM_MAX_K = 2^17 - 1 is prime: the grouped case is k - 1 = 131070 = 102 · 1285 (groups padded to 1296)
@@ -159,7 +160,7 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
           referenceLinearW8A8({ xq, xScales, m, weight, bias: null, out: expected });
           if (v === -128 && k === WASM_MAX_K) expect(expected[0]).toBe(2 ** 14 * k); // 2147467264 < 2^31, a float32 exactly
           const out = new Float32Array(m * n).fill(Number.NaN);
-          runLinearW8A8(backend, { xq, xScales, m, weight, bias: null, out });
+          await runLinearW8A8Async(backend, { xq, xScales, m, weight, bias: null, out });
           expectBitExact(`${label} W8A8 ${m}x${k}x${n} all ${v} groupSize ${groupSize}`, out, expected);
         }
       }
@@ -167,7 +168,7 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
     }
   });
 
-  it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A16 %s: bit-exact with referenceLinearW8A16 (a BackendError where it has no W8A16 kernel)', (name, c) => {
+  it.skipIf(skip !== null).each(CONFORMANCE_CASES.map((c) => [caseLabel(c), c] as const))('W8A16 %s: bit-exact with referenceLinearW8A16 (a BackendError where it has no W8A16 kernel)', async (name, c) => {
     if (!hasW8A16(backend)) {
       const weight: KernelWeight = { n: c.n, k: c.k, values: new Int8Array(c.n * c.k), scales: new Float32Array(c.n), groupSize: c.k };
       const out = new Float32Array(c.m * c.n);
@@ -180,20 +181,20 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
       const expected = new Float32Array(c.m * c.n);
       referenceLinearW8A16({ xq, xScales, m: c.m, weight, bias: b, out: expected });
       const out = new Float32Array(c.m * c.n).fill(Number.NaN);
-      runLinearW8A16(backend, { xq, xScales, m: c.m, weight, bias: b, out });
+      await runLinearW8A16Async(backend, { xq, xScales, m: c.m, weight, bias: b, out });
       expectBitExact(`${label} W8A16 ${name} bias=${b !== null}`, out, expected);
     }
     releaseWeight(backend, weight);
   });
 
-  it.skipIf(skip !== null)('W8A16 (where there is a kernel): sums past int32 are exact through runs of 256 (4096 products of -32768 · -128 = 2^34; groups of 1000), and extremes at M = 5', () => {
+  it.skipIf(skip !== null)('W8A16 (where there is a kernel): sums past int32 are exact through runs of 256 (4096 products of -32768 · -128 = 2^34; groups of 1000), and extremes at M = 5', async () => {
     // -32768 · -128 = 2^22 per product: 4096 of them are 2^34, past int32; runs of 256 are 2^30 each.
     if (!hasW8A16(backend)) return;
     const n = 5;
     for (const [k, groupSize] of [[4096, 4096], [3000, 1000]] as const) {
       const weight: KernelWeight = { n, k, values: new Int8Array(n * k).fill(-128), scales: new Float32Array(n * (k / groupSize)).fill(1), groupSize };
       const out = new Float32Array(n);
-      runLinearW8A16(backend, { xq: new Int16Array(k).fill(-32768), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
+      await runLinearW8A16Async(backend, { xq: new Int16Array(k).fill(-32768), xScales: new Float32Array([1]), m: 1, weight, bias: null, out });
       expect(Array.from(out)).toEqual(new Array(n).fill(k * 2 ** 22));
     }
     const k = 1024;
@@ -204,7 +205,7 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
     const expected = new Float32Array(m * n);
     referenceLinearW8A16({ xq, xScales, m, weight, bias: null, out: expected });
     const out = new Float32Array(m * n).fill(Number.NaN);
-    runLinearW8A16(backend, { xq, xScales, m, weight, bias: null, out });
+    await runLinearW8A16Async(backend, { xq, xScales, m, weight, bias: null, out });
     expectBitExact(`${label} W8A16 extremes`, out, expected);
   });
 

@@ -3,14 +3,40 @@ import { createGpuBackend } from '../../src/gpu/backend.js';
 import { GPU_BACKENDS } from '../../src/gpu/registry.js';
 import { variantsOf, type BackendFactory, type BackendVariant } from '../../src/kernels/registry.js';
 import { NODE_BACKENDS } from '../../src/kernels/wasm/node-registry.js';
+import { relaxedSimdSupported } from '../../src/kernels/wasm/backend.js';
+import { createNodeWorkerBackend } from '../helpers/node-web-worker.js';
 
 /**
- * Every registered backend, from the registries of all three entries (each factory once), as the
+ * The worker backend (`createWorkerBackend`, main entry): not in a registry, since it answers only
+ * asynchronously and `availableBackends()` lists backends whose `forward` works; here its bundled
+ * browser worker runs on worker_threads (test/helpers/node-web-worker.ts), on two threads with every
+ * call split, and on one (the set-up of a page that is not cross-origin isolated). The Chromium e2e
+ * runs it in real Web Workers (test/e2e/browser.e2e.ts).
+ */
+export const WORKER_FACTORY: BackendFactory = {
+  name: 'wasm-simd-workers',
+  unavailable: () => null,
+  create: () => createNodeWorkerBackend(),
+  accumulation: 'float32',
+  variants: [
+    { label: 'wasm-simd-workers threads2', unavailable: () => null, create: () => createNodeWorkerBackend({ threads: 2, minThreadedMacs: 0 }) },
+    { label: 'wasm-simd-workers threads1', unavailable: () => null, create: () => createNodeWorkerBackend({ threads: 1 }) },
+    {
+      label: 'wasm-simd-workers plain',
+      unavailable: () => (relaxedSimdSupported() ? null : 'no relaxed SIMD here: the default build is the plain SIMD128 one'),
+      create: () => createNodeWorkerBackend({ threads: 2, minThreadedMacs: 0, relaxed: false }),
+    },
+  ],
+};
+
+/**
+ * Every registered backend, from the registries of all three entries (each factory once), and the
+ * worker backend (WORKER_FACTORY), as the
  * conformance suite and the benchmark run them: every variant of every factory (ggml's
  * test-backend-ops loops over every registered backend the same way). A new backend added to a
  * registry is under test with no change here.
  */
-export const REGISTERED: readonly BackendFactory[] = [...new Set([...NODE_BACKENDS, ...GPU_BACKENDS])];
+export const REGISTERED: readonly BackendFactory[] = [...new Set([...NODE_BACKENDS, ...GPU_BACKENDS]), WORKER_FACTORY];
 
 /** headlessgl needs the native `gl` package (built from source) and a display (xvfb-run -a). */
 export function headlessglUnavailable(): string | null {

@@ -4,7 +4,11 @@
  * playwright-core, and checks that the gpu.js backend's results in `webgl2`, `webgpu` and `webgl` match the
  * reference, element by element, within the FLOAT32_ACCUMULATION bound (gpu.js computes in float32;
  * see test/conformance/tolerance.ts). It also checks that a browser bundle of the main entry has no
- * `node:` import and does not pull in gpu.js, and prints the browser benchmark.
+ * `node:` import and does not pull in gpu.js, and prints the browser benchmark. Then it serves the
+ * worker backend's page (test/e2e/workers-page) twice, with and without the cross-origin isolation
+ * headers, and checks that `createWorkerBackend()` got two threads on one shared memory and one
+ * worker respectively (and says why), bit for bit `createWasmBackend()`'s numbers either way, with the
+ * page's main thread free while the workers compute.
  *
  * Not a vitest file on purpose (it needs a browser and a build): run it with `npm run test:e2e`.
  * Env: CHROMIUM and E2E_CHROMIUM_ARGS, as test/e2e/harness.ts says (the renderer it got is printed
@@ -21,7 +25,10 @@ import { buildPage } from '../../examples/browser/build.js';
 import { DEMO_CASES, buildCase, label } from '../../examples/browser/demo.js';
 import type { ModeReport } from '../../examples/browser/main.js';
 import { expectWithin, float32AccumulationLimit } from '../conformance/tolerance.js';
-import { servePage } from '../../scripts/pages.js';
+import { CROSS_ORIGIN_ISOLATION, bundlePage, servePage } from '../../scripts/pages.js';
+import type { WorkerPageReport } from './workers-page/main.js';
+import type { BrowserContext } from 'playwright-core';
+import { tmpdir } from 'node:os';
 import { check, failures, finish, launchChromium, within } from './harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -88,6 +95,45 @@ function checkReport(r: ModeReport, mode: string): void {
   });
 }
 
+/** setTimeout(0) tasks the page must run during one large worker forward: its main thread is not blocked. */
+const MIN_MAIN_THREAD_TICKS = 3;
+
+/** The worker backend's page, served with `headers`, checked as the file comment says. */
+async function checkWorkerPage(context: BrowserContext, dir: string, isolated: boolean): Promise<void> {
+  const what = isolated ? 'worker backend, cross-origin isolated page' : 'worker backend, page without COOP/COEP';
+  const { server, url } = await servePage(dir, 0, isolated ? CROSS_ORIGIN_ISOLATION : {});
+  const page = await context.newPage();
+  try {
+    page.on('pageerror', (e) => failures.push(`${what}: page error: ${e.message}`));
+    await page.goto(url);
+    const r: WorkerPageReport = await within(page.evaluate(() => window.workerCheck, undefined), PAGE_TIMEOUT_MS, `the ${what}`);
+    console.log(`\n${what}: crossOriginIsolated=${r.crossOriginIsolated}, ${r.name} ${r.mode}: ${r.reason}`);
+    check(`${what}: created (${r.mode})`, () => {
+      if (r.error !== null) throw new Error(r.error);
+      if (r.crossOriginIsolated !== isolated) throw new Error(`crossOriginIsolated is ${r.crossOriginIsolated}`);
+    });
+    check(`${what}: ${isolated ? '2 threads on shared memory' : '1 worker, and the reason names the headers'}`, () => {
+      if (r.threads !== (isolated ? 2 : 1) || !r.mode.endsWith(`-threads${isolated ? 2 : 1}`)) throw new Error(`threads ${r.threads}, mode ${r.mode}`);
+      if (!isolated && !/Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/.test(r.reason)) throw new Error(`reason: ${r.reason}`);
+      if (isolated && !/cross-origin isolated/.test(r.reason)) throw new Error(`reason: ${r.reason}`);
+    });
+    for (const c of r.cases) {
+      check(`${what}: ${c.label} bit for bit createWasmBackend()`, () => {
+        if (c.differ !== 0) throw new Error(`${c.differ} elements differ, first ${c.first}`);
+      });
+    }
+    check(`${what}: ${r.cases.length} cases ran`, () => {
+      if (r.cases.length < 7) throw new Error('cases missing from the report');
+    });
+    check(`${what}: the main thread ran ${r.mainThreadTicks} tasks during a ${r.longCallMs.toFixed(0)} ms forward in the workers`, () => {
+      if (r.mainThreadTicks < MIN_MAIN_THREAD_TICKS) throw new Error(`only ${r.mainThreadTicks} (>= ${MIN_MAIN_THREAD_TICKS} expected)`);
+    });
+  } finally {
+    await page.close();
+    server.close();
+  }
+}
+
 async function main(): Promise<void> {
   console.log('building the package (tsup) and the example page (esbuild)...');
   execFileSync('npx', ['tsup', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -141,6 +187,12 @@ async function main(): Promise<void> {
       if (available[available.length - 1]?.backend !== 'reference') throw new Error('reference is not last');
     });
     for (const r of available) checkReport(r, r.mode);
+
+    const workersPage = await bundlePage(join(ROOT, 'test/e2e/workers-page/main.ts'), join(tmpdir(), 'int8-linear-e2e-workers'), [join(ROOT, 'test/e2e/workers-page/index.html')]);
+    check('the worker page bundles int8-linear from dist/ (package exports)', () => {
+      if (!workersPage.inputs.includes('dist/index.js')) throw new Error('dist/index.js is not among the inputs');
+    });
+    for (const isolated of [true, false]) await checkWorkerPage(context, workersPage.outdir, isolated);
 
     const software = /swiftshader|llvmpipe|software/i.test(`${gpuInfo.webgl2} ${gpuInfo.webgpu}`);
     const gpuNote = software ? 'software GPU: SwiftShader (CPU emulation, not a real GPU)' : `GPU: ${gpuInfo.webgl2}`;

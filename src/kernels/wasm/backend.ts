@@ -230,17 +230,22 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const relaxed = useRelaxed('createWasmBackend', options.relaxed);
   const module = await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64);
-  return instantiate(module, limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128', relaxed && !relaxedDotSaturates());
+  return instantiate(module, limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128', 'wasm-simd', relaxed && !relaxedDotSaturates());
 }
 
 /**
- * @internal A backend over another build of kernel.wat (A/B timing of kernel changes in tmp scripts);
- * `relaxedW8A8` as in WasmBackendParts (only for a relaxed build).
+ * @internal A single-thread backend over a compiled build of kernel.wat that owns its memory (createWasmBackend, the worker
+ * backend's one-thread server, A/B timing of kernel changes); `relaxedW8A8` as in WasmBackendParts (only for a relaxed build).
  */
-export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128', relaxedW8A8 = false): Promise<WasmBackend> {
+export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128', name = 'wasm-simd', relaxedW8A8 = false): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
   const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
-  return wasmBackendOf({ name: 'wasm-simd', mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel), relaxedW8A8 });
+  return wasmBackendOf({ name, mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel), relaxedW8A8 });
+}
+
+/** @internal Whether the wasm kernels can run `weight` (k within WASM_MAX_K, the packed copy within the wasm32 address space). */
+export function wasmSupports(weight: KernelWeight): boolean {
+  return weight.k <= WASM_MAX_K && packedLayout(weight).valueBytes <= MAX_PACKED_BYTES;
 }
 
 /** What a wasm backend is made of: its name and mode, the memory its kernel runs on, and how calls run. */
@@ -376,7 +381,7 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxedW8A8 
   return {
     name,
     mode,
-    supports: (weight) => weight.k <= WASM_MAX_K && packedLayout(weight).valueBytes <= MAX_PACKED_BYTES,
+    supports: wasmSupports,
     linear({ x, m, weight, bias, out }: LinearArgs): void {
       const p = packedFor(weight);
       const { layout } = p;

@@ -13,27 +13,15 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError, checkOptions } from '../../errors.js';
-import { compileOnce, memoryLimitOf, relaxedDotSaturates, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type KernelDispatch, type WasmBackend } from './backend.js';
-import { controlWords, runBlocks, runShared, stopWorkers, workerChunks, type KernelCall, type KernelExports, type WorkerStart } from './chunks.js';
+import { compileOnce, memoryLimitOf, relaxedDotSaturates, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type WasmBackend } from './backend.js';
+import { controlWords, workerChunks, type KernelExports, type WorkerStart } from './chunks.js';
 import { KERNEL_RELAXED_SHARED_WASM_BASE64 } from './generated/kernel-relaxed-shared-bytes.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
 import { NODE_WORKER_SOURCE } from './generated/node-worker-source.js';
 import { WasmHeap } from './heap.js';
+import { checkThreads, minMacsOf, sharedDispatch } from './shared-dispatch.js';
 
-/**
- * W8A32 calls with fewer multiply-adds (m · padded n · padded k) than this, and W8A8 calls with fewer
- * than twice this (an int8 multiply-add takes about half the time), run on the calling thread alone:
- * a threaded call costs some µs more than a single-thread one, and the worker starts its first chunk
- * late, so below about 2^19 multiply-adds two threads are not faster (measured: docs/wasm.md,
- * bench/results/threads.md).
- */
-export const MIN_THREADED_MACS = 2 ** 19;
-
-/** Chunks per thread: enough for a late or slowed worker to leave its share to the others. */
-const CHUNKS_PER_THREAD = 8;
-
-/** Most threads a backend may have (each is a worker with its own wasm instance). */
-export const MAX_THREADS = 64;
+export { MIN_THREADED_MACS } from './shared-dispatch.js';
 
 /** Options of `createThreadedWasmBackend`. */
 export interface ThreadedWasmBackendOptions extends WasmBackendOptions {
@@ -84,17 +72,9 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   checkOptions('createThreadedWasmBackend', options, ['maxMemoryBytes', 'threads', 'minThreadedMacs', 'relaxed'], BackendError);
   // A second thread on a single core only adds the cost of waking it.
   const threads = options.threads ?? Math.min(2, availableParallelism());
-  const minMacs = options.minThreadedMacs ?? MIN_THREADED_MACS;
+  const minMacs = minMacsOf('createThreadedWasmBackend', options.minThreadedMacs);
   const limit = memoryLimitOf('createThreadedWasmBackend', options.maxMemoryBytes);
-  if (!(minMacs >= 0)) {
-    throw new BackendError(`createThreadedWasmBackend: minThreadedMacs must be a number >= 0, got ${String(minMacs)}; leave it out for the default ${MIN_THREADED_MACS}`);
-  }
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-    throw new BackendError(
-      `createThreadedWasmBackend: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}; ` +
-        `pass e.g. { threads: 2 } (os.availableParallelism() says how many cores this machine has)`,
-    );
-  }
+  checkThreads('createThreadedWasmBackend', threads, "os.availableParallelism() says how many cores this machine has");
   if (!wasmSimdSupported()) {
     throw new BackendError('createThreadedWasmBackend: this runtime has no WebAssembly SIMD128 (needs Node >= 16.4); use createJsBackend() instead');
   }
@@ -129,29 +109,9 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   // 'message' listener after this would ref it again: measured, the process then never exits.)
   for (const w of workers) w.unref();
 
-  const dispatch: KernelDispatch = {
-    threads,
-    run(c: KernelCall): void {
-      const macs = c.m * c.nb * 4 * c.groups * c.cpg * 16;
-      if (workers.length === 0 || c.nb < 2 || (c.op === 2 ? macs / 2 : macs) < minMacs) {
-        runBlocks(kernel, c, 0, c.nb, 0);
-        return;
-      }
-      const size = Math.ceil(Math.max(c.panel, Math.ceil(c.nb / (threads * CHUNKS_PER_THREAD))) / c.panel) * c.panel;
-      const chunks = Math.ceil(c.nb / size);
-      const failed = !runShared(kernel, ctl, c, threads, chunks, size);
-      if (failed) {
-        throw new BackendError(
-          `wasm-simd-threads backend: a worker failed during a kernel call (its error is printed on stderr); ` +
-            `this is a bug: please report it with the layer's shape; createWasmBackend() runs the same kernels on one thread`,
-        );
-      }
-    },
-    dispose(): void {
-      stopWorkers(ctl, threads);
-      for (const w of workers) void w.terminate();
-    },
-  };
+  const dispatch = sharedDispatch(kernel, ctl, workers.length + 1, minMacs, 'wasm-simd-threads', () => {
+    for (const w of workers) void w.terminate();
+  });
   const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch, relaxedW8A8: relaxed && !relaxedDotSaturates() });
   return Object.defineProperties(backend, {
     threads: { value: threads, enumerable: true },
