@@ -15,7 +15,7 @@
  */
 import { BackendError, checkOptions } from '../../errors.js';
 import type { AsyncIntegerBackend, AsyncBackend, CachingBackend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args } from '../types.js';
-import { compileOnce, memoryLimitOf, useRelaxed, wasmSimdSupported, wasmSupports } from './backend.js';
+import { compileOnce, memoryLimitOf, relaxedDotSaturates, useRelaxed, wasmSimdSupported, wasmSupports } from './backend.js';
 import { controlWords } from './chunks.js';
 import { BROWSER_WORKER_SOURCE } from './generated/browser-worker-source.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
@@ -237,7 +237,9 @@ export async function workerBackendOver(spawn: () => WorkerLike, options: Worker
     }
     const server = new Channel(spawn(), 'worker');
     channels.push(server);
-    const init: ServerInit = { type: 'server', module, memory, threads, ctl: CTL_PTR, words, limitBytes, minThreadedMacs, name, mode };
+    // The workers run on this engine: the page's probe of its relaxed dot holds for them.
+    const relaxedW8A8 = relaxed && !relaxedDotSaturates();
+    const init: ServerInit = { type: 'server', module, memory, threads, ctl: CTL_PTR, words, limitBytes, minThreadedMacs, name, mode, relaxedW8A8 };
     await started(server, init, 'the worker');
   } catch (e) {
     stopAll('createWorkerBackend failed');
