@@ -24,7 +24,7 @@ import { createJsBackend } from '../src/kernels/js-packed.js';
 import { runLinearAsync } from '../src/kernels/dispatch.js';
 import { referenceLinear, referenceLinearF32, referenceLinearW8A16, referenceLinearW8A8, createReferenceBackend } from '../src/kernels/reference.js';
 import type { Backend, KernelWeight, W8A16Backend, W8A8Backend } from '../src/kernels/types.js';
-import { createWasmBackend, relaxedSimdSupported } from '../src/kernels/wasm/backend.js';
+import { createWasmBackend, relaxedDotSaturates, relaxedSimdSupported } from '../src/kernels/wasm/backend.js';
 import { createGpuBackend, type GpuBackend } from '../src/gpu/index.js';
 import { gpuModes, gpujsSkip } from './gpu-modes.js';
 import { createThreadedWasmBackend } from '../src/node.js';
@@ -340,6 +340,14 @@ function printTable(title: string, rows: RowResult[]): void {
 /** Registered backends that have their own rows above (the rest get one W8A32 row each). */
 const HAS_OWN_ROWS = ['wasm-simd', 'wasm-simd-threads', 'js-packed', 'reference', 'gpujs'];
 
+/** Which W8A8 kernel the default wasm build runs here (backend.ts `relaxedDotSaturates`). */
+function w8a8Kernel(): string {
+  if (!relaxedSimdSupported()) return 'W8A8 kernel: plain SIMD128 (i32x4.dot_i16x8_s)';
+  return relaxedDotSaturates()
+    ? 'W8A8 kernel: plain SIMD128 (this engine emulates the relaxed dot with saturating int16 steps, slower here)'
+    : 'W8A8 kernel: relaxed dot on 7-bit planes of x (i32x4.relaxed_dot_i8x16_i7x16_add_s)';
+}
+
 async function main(): Promise<void> {
   const described: Machine = await describeMachine();
   readGBs = described.readGBs;
@@ -347,7 +355,7 @@ async function main(): Promise<void> {
   console.log(`int8-linear bench: ${machineLine(described)}; load average ${machine.loadavgStart.map((l) => l.toFixed(2)).join(' ')}`);
   const wasm = await createWasmBackend();
   const plain = relaxedSimdSupported() ? await createWasmBackend({ relaxed: false }) : null;
-  console.log(`wasm backend mode: ${wasm.mode}${plain === null ? '' : `, plain build beside it: ${plain.mode}`}`);
+  console.log(`wasm backend mode: ${wasm.mode}${plain === null ? '' : `, plain build beside it: ${plain.mode}`}; ${w8a8Kernel()}`);
   const wasm2 = await createThreadedWasmBackend({ threads: 2 });
   const js = createJsBackend();
   const ref = createReferenceBackend();
