@@ -158,3 +158,31 @@ export function splitPlanes(src: Uint32Array, dst: Uint32Array): void {
     }
   }
 }
+
+/**
+ * The x layout of the relaxed-SIMD W8A16 kernel (op 4 of kernel.wat), from int16 activations already
+ * padded to (m, kp) by `padActivations` (`src`, as 32-bit words, two columns each): with
+ * u = x + 32768 (= x ^ 0x8000) in [0, 65535], every 16-column chunk becomes 48 bytes of `dst`, 16 of
+ * p0 = u & 127, 16 of p1 = (u >> 7) & 127, 16 of p2 = u >> 14 (in [0, 3]), so u = p0 + 128·p1 +
+ * 16384·p2 exactly and every plane is in [0, 127], where i32x4.relaxed_dot_i8x16_i7x16_add_s gives the
+ * same result on every engine (the kernel takes 32768·Σw off). Two source words give one word of each
+ * plane: `bytes` moves the two 7-bit fields at bits 0 and 16 of a word to bytes 0 and 1.
+ *
+ * Shape: src (m·kp / 2) words -> dst (3·m·kp / 4) words.
+ *
+ * Example:
+ *   splitPlanes16(new Uint32Array(new Int16Array([-32768, 32767, 0, 1, ...]).buffer), dst);   // p0 of the first 4: [0, 127, 0, 1]
+ */
+export function splitPlanes16(src: Uint32Array, dst: Uint32Array): void {
+  const bytes = (t: number): number => (t | (t >>> 8)) & 0xffff;
+  const words = CHUNK / 4;
+  for (let c = 0, d = 0; c < src.length; c += 2 * words, d += 3 * words) {
+    for (let j = 0; j < words; j++) {
+      const a = src[c + 2 * j] ^ 0x80008000; // u of columns 4j, 4j + 1 (little-endian: the low half first)
+      const b = src[c + 2 * j + 1] ^ 0x80008000; // columns 4j + 2, 4j + 3
+      dst[d + j] = bytes(a & 0x007f007f) | (bytes(b & 0x007f007f) << 16);
+      dst[d + words + j] = bytes((a >>> 7) & 0x007f007f) | (bytes((b >>> 7) & 0x007f007f) << 16);
+      dst[d + 2 * words + j] = bytes((a >>> 14) & 0x00030003) | (bytes((b >>> 14) & 0x00030003) << 16);
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { BackendError, checkOptions } from '../../errors.js';
-import { chunksPerRun, packWeight, packedLayout, padActivations, splitPlanes, unpackValues, type PackedLayout } from '../packed.js';
+import { chunksPerRun, packWeight, packedLayout, padActivations, splitPlanes, splitPlanes16, unpackValues, type PackedLayout } from '../packed.js';
 import { W8A16_RUN } from '../reference.js';
 import type { KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args, ResidentBackend, W8A16Backend, W8A8Backend } from '../types.js';
 import { runBlocks, type KernelCall, type KernelExports } from './chunks.js';
@@ -235,12 +235,12 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
 
 /**
  * @internal A single-thread backend over a compiled build of kernel.wat that owns its memory (createWasmBackend, the worker
- * backend's one-thread server, A/B timing of kernel changes); `relaxedW8A8` as in WasmBackendParts (only for a relaxed build).
+ * backend's one-thread server, A/B timing of kernel changes); `relaxedDot` as in WasmBackendParts (only for a relaxed build).
  */
-export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128', name = 'wasm-simd', relaxedW8A8 = false): Promise<WasmBackend> {
+export async function instantiate(module: WebAssembly.Module, limitBytes = WASM32_MAX_BYTES, mode = 'wasm-simd128', name = 'wasm-simd', relaxedDot = false): Promise<WasmBackend> {
   const instance = await WebAssembly.instantiate(module, {});
   const kernel = instance.exports as unknown as KernelExports & { memory: WebAssembly.Memory };
-  return wasmBackendOf({ name, mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel), relaxedW8A8 });
+  return wasmBackendOf({ name, mode, memory: kernel.memory, heap: new WasmHeap(kernel.memory, 16, limitBytes), dispatch: singleThread(kernel), relaxedDot });
 }
 
 /** @internal Whether the wasm kernels can run `weight` (k within WASM_MAX_K, the packed copy within the wasm32 address space). */
@@ -257,14 +257,15 @@ export interface WasmBackendParts {
   readonly heap: WasmHeap;
   readonly dispatch: KernelDispatch;
   /**
-   * W8A8 runs on the relaxed-dot kernel (op 3; the kernel must be a relaxed-SIMD build): pass
-   * `relaxed && !relaxedDotSaturates()`. Default false: the plain W8A8 kernel (op 2, in every build).
+   * W8A8 and W8A16 run on the relaxed-dot plane kernels (ops 3 and 4; the kernel must be a relaxed-SIMD
+   * build): pass `relaxed && !relaxedDotSaturates()`. Default false: the plain integer kernel (op 2, in
+   * every build) for both.
    */
-  readonly relaxedW8A8?: boolean;
+  readonly relaxedDot?: boolean;
 }
 
 /** @internal The one implementation of the wasm backends (packing, scratch, padding, output), over any memory and dispatch. */
-export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxedW8A8 = false }: WasmBackendParts): WasmBackend {
+export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxedDot = false }: WasmBackendParts): WasmBackend {
   const packedByWeight = new WeakMap<KernelWeight, Packed>();
   let disposed = false;
   let scratch = 0;
@@ -336,7 +337,7 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxedW8A8 
     }
   }
 
-  function callOf(op: 1 | 2 | 3, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number, flush: number): KernelCall {
+  function callOf(op: 1 | 2 | 3 | 4, p: Packed, x: number, xScales: number, out: number, bias: number, m: number, panel: number, scratch: number, scratchBytes: number, flush: number): KernelCall {
     const { nb, groups, cpg } = p.layout;
     return { op, w: p.values, s: p.scales, x, xScales, out, bias, m, nb, groups, cpg, flush, panel, scratch, scratchBytes };
   }
@@ -350,31 +351,38 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxedW8A8 
 
   /**
    * W8A8 (`run` = a whole group) and W8A16 (`run` = W8A16_RUN columns): exact int32 sums per run. x is
-   * int16 (op 2), except W8A8 on a relaxed-SIMD build: int8 (op 3, relaxed dot on the int8 panel).
+   * int16 (op 2), except on a relaxed-SIMD build whose relaxed dot does not saturate: W8A8 as int8 in
+   * two 7-bit planes (op 3, `splitPlanes`), W8A16 as int16 in three 7-bit planes of x + 32768 (op 4,
+   * `splitPlanes16`), both on the int8 panel.
    */
-  function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number, op: 2 | 3): void {
+  function integerActivations({ xq, xScales, m, weight, bias, out }: LinearW8A8Args | LinearW8A16Args, run: number, op: 2 | 3 | 4): void {
     const p = packedFor(weight);
     const { layout } = p;
-    // op 2 widens the panel to int16 with 4+ rows of x; op 3 runs every row on the int8 panel
-    const panel = panelBlocks(layout, op === 3 ? 1 : 2);
-    const xBytes = Math.ceil((m * layout.kp * 2) / 16) * 16; // int16 x, or op 3's two int8 planes
+    const { kp } = layout;
+    const flush = chunksPerRun(layout, run);
+    // op 2 widens the panel to int16 with 4+ rows of x; ops 3 and 4 run every row on the int8 panel
+    const panel = panelBlocks(layout, op === 2 ? 2 : 1);
+    const xBytes = Math.ceil((m * kp * (op === 4 ? 3 : 2)) / 16) * 16; // int16 x, op 3's two or op 4's three int8 planes
     const sBytes = Math.ceil((m * 4) / 16) * 16;
     const outBytes = m * layout.np * 4;
     const biasBytes = layout.np * 4;
-    const stageBytes = op === 3 ? m * layout.kp : 0; // int8 x, padded, before its split into planes
-    const panelBytes = op === 2 && m >= 4 ? panel * 4 * layout.kp * 2 : 0;
+    const stageBytes = op === 2 ? 0 : m * kp * (op === 4 ? 2 : 1); // x padded (int8, int16) before its split into planes
+    // per thread: op 2's int16 panel with 4+ rows; op 4's sum w per (block, group, run) of a panel, 16 bytes each
+    const panelBytes =
+      op === 2 && m >= 4 ? panel * 4 * kp * 2 : op === 4 ? panel * layout.groups * Math.ceil(layout.cpg / flush) * 16 : 0;
     const base = scratchOf(xBytes + sBytes + outBytes + biasBytes + stageBytes + panelBytes * dispatch.threads);
     const buffer = memory.buffer;
     const outPtr = base + xBytes + sBytes;
     const biasPtr = outPtr + outBytes;
     const stage = biasPtr + biasBytes;
-    if (op === 3) {
-      padActivations(xq, m, layout, new Int8Array(buffer, stage, stageBytes));
-      splitPlanes(new Uint32Array(buffer, stage, stageBytes / 4), new Uint32Array(buffer, base, stageBytes / 2));
-    } else padActivations(xq, m, layout, new Int16Array(buffer, base, m * layout.kp));
+    if (op === 2) padActivations(xq, m, layout, new Int16Array(buffer, base, m * kp));
+    else {
+      padActivations(xq, m, layout, op === 3 ? new Int8Array(buffer, stage, stageBytes) : new Int16Array(buffer, stage, stageBytes / 2));
+      (op === 3 ? splitPlanes : splitPlanes16)(new Uint32Array(buffer, stage, stageBytes / 4), new Uint32Array(buffer, base, (m * kp * (op === 4 ? 3 : 2)) / 4));
+    }
     new Float32Array(buffer, base + xBytes, m).set(xScales.subarray(0, m));
     writeBias(buffer, biasPtr, layout, bias);
-    dispatch.run(callOf(op, p, base, base + xBytes, outPtr, biasPtr, m, panel, stage + stageBytes, panelBytes, chunksPerRun(layout, run)));
+    dispatch.run(callOf(op, p, base, base + xBytes, outPtr, biasPtr, m, panel, stage + stageBytes, panelBytes, flush));
     copyOut(buffer, outPtr, layout, m, out);
   }
 
@@ -397,8 +405,8 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxedW8A8 
       dispatch.run(callOf(1, p, base, 0, base + xBytes, biasPtr, m, panel, biasPtr + layout.np * 4, panelBytes, layout.cpg));
       copyOut(buffer, base + xBytes, layout, m, out);
     },
-    linearW8A8: (args) => integerActivations(args, args.weight.groupSize, relaxedW8A8 ? 3 : 2),
-    linearW8A16: (args) => integerActivations(args, W8A16_RUN, 2),
+    linearW8A8: (args) => integerActivations(args, args.weight.groupSize, relaxedDot ? 3 : 2),
+    linearW8A16: (args) => integerActivations(args, W8A16_RUN, relaxedDot ? 4 : 2),
     adopt(weight: KernelWeight): void {
       packedFor(weight);
     },

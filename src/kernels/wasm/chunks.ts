@@ -18,7 +18,7 @@
 
 /** The kernel's export (see kernel.wat). Pointers are byte offsets into the memory; `os` is the out row stride in bytes. */
 export interface KernelExports {
-  linear(op: 1 | 2 | 3, w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, flush: number, panel: number, scratch: number, os: number): void;
+  linear(op: 1 | 2 | 3 | 4, w: number, s: number, x: number, xScales: number, out: number, bias: number, m: number, nb: number, groups: number, cpg: number, flush: number, panel: number, scratch: number, os: number): void;
 }
 
 /**
@@ -26,10 +26,11 @@ export interface KernelExports {
  * memory, and `threads` scratch areas of `scratchBytes` each at `scratch` (thread t uses the t-th).
  * `op` 1 is W8A32 (`xScales` and `flush` unused), 2 is W8A8 / W8A16 (int16 x with per-row scales
  * `xScales`, exact int32 sums flushed to float32 every `flush` 16-column chunks of a group), 3 is W8A8
- * with int8 x on relaxed SIMD (the relaxed builds only; same sums and output as 2).
+ * with int8 x on relaxed SIMD and 4 is W8A16 with x in three 7-bit planes on relaxed SIMD (the relaxed
+ * builds only; same sums and output as 2; 4 uses its scratch for each panel's weight sums).
  */
 export interface KernelCall {
-  op: 1 | 2 | 3;
+  op: 1 | 2 | 3 | 4;
   w: number;
   s: number;
   x: number;

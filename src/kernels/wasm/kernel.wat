@@ -340,6 +340,174 @@
     (v128.store64_lane 0 (local.get $out) (local.get $tota))
     (v128.store64_lane 1 (i32.add (local.get $out) (local.get $os)) (local.get $tota))
     (v128.store64_lane 0 (i32.add (local.get $out) (i32.shl (local.get $os) (i32.const 1))) (f32x4.add (local.get $totb) (local.get $v))))
+
+  ;; W8A16 on relaxed SIMD (op 4). x is int16; u = x + 32768 (= x ^ 0x8000) is in [0, 65535] and is
+  ;; split into three planes in [0, 127] (splitPlanes16 in packed.ts: per 16-column chunk 48 bytes,
+  ;; 16 of p0 = u & 127, 16 of p1 = (u >> 7) & 127, 16 of p2 = u >> 14 in [0, 3]; 3 kp bytes a row),
+  ;; u = p0 + 128 p1 + 16384 p2 exactly, so per flush run
+  ;;   sum w x = sum w p0 + 128 sum w p1 + 16384 sum w p2 - 32768 sum w,
+  ;; three relaxed dots per 16 weights and x row, and sum w (per weight row and run, independent of
+  ;; x) once per panel ($wsum_r16). Bounds (flush runs of at most 16 chunks = 256 columns; an int32
+  ;; lane takes 4 columns of each chunk, 64 per run): per lane |sum w p0|, |sum w p1| <= 64·128·127
+  ;; < 2^20, |sum w p2| <= 64·128·3 < 2^15, so a0 + (a1 << 7) + (a2 << 14) = sum w u over the lane's
+  ;; columns, |.| <= 64·128·65535 < 2^29; the transpose-add of four lanes, sum w u over the run,
+  ;; |.| <= 256·128·65535 = 2^31 - 2^15 < 2^31; |sum w| <= 256·128 = 2^15, so (sum w) << 15 <= 2^30;
+  ;; and the difference, the run's sum w x, is |.| <= 256·2^22 = 2^30 (as referenceLinearW8A16 says):
+  ;; every intermediate is an int32 without wrapping, so the sum is exact and the float32 step
+  ;; ($fold_u16, as $fold_i8) is the reference's.
+
+  ;; tot + fround(fround(hsum(a, b, c, d) - (sw << 15)) * sxs) lane by lane: $fold_i8 with the
+  ;; 32768 · sum w of each lane's weight row taken off the exact sum w u first.
+  (func $fold_u16 (param $tot v128) (param $a v128) (param $b v128) (param $c v128) (param $d v128) (param $sw v128) (param $sxs v128) (result v128)
+    (f32x4.add (local.get $tot)
+      (f32x4.mul (f32x4.convert_i32x4_s (i32x4.sub (call $hsum_i32 (local.get $a) (local.get $b) (local.get $c) (local.get $d))
+        (i32x4.shl (local.get $sw) (i32.const 15)))) (local.get $sxs))))
+
+  ;; sum w of `blocks` packed 4-row blocks per (block, group, flush run), rows 0..3 as 4 int32 (16
+  ;; bytes) at dst, in the order the kernels walk them: one relaxed dot with a vector of ones (in
+  ;; [0, 127]) per 16 weights.
+  (func $wsum_r16 (param $w i32) (param $dst i32) (param $blocks i32) (param $groups i32) (param $cpg i32) (param $flush i32)
+    (local $g i32) (local $c i32) (local $left i32) (local $ones v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $ones (i8x16.splat (i32.const 1)))
+    (loop $block
+      (local.set $g (local.get $groups))
+      (loop $group
+        (local.set $left (local.get $cpg))
+        (loop $run
+          (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
+          (local.set $left (i32.sub (local.get $left) (local.get $c)))
+          (local.set $a0 (v128.const i32x4 0 0 0 0))
+          (local.set $a1 (v128.const i32x4 0 0 0 0))
+          (local.set $a2 (v128.const i32x4 0 0 0 0))
+          (local.set $a3 (v128.const i32x4 0 0 0 0))
+          (loop $chunk
+            (local.set $a0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=0 (local.get $w)) (local.get $ones) (local.get $a0)))
+            (local.set $a1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=16 (local.get $w)) (local.get $ones) (local.get $a1)))
+            (local.set $a2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=32 (local.get $w)) (local.get $ones) (local.get $a2)))
+            (local.set $a3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=48 (local.get $w)) (local.get $ones) (local.get $a3)))
+            (local.set $w (i32.add (local.get $w) (i32.const 64)))
+            (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+          (v128.store (local.get $dst) (call $hsum_i32 (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)))
+          (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+          (br_if $run (local.get $left)))
+        (br_if $group (local.tee $g (i32.sub (local.get $g) (i32.const 1)))))
+      (br_if $block (local.tee $blocks (i32.sub (local.get $blocks) (i32.const 1))))))
+
+  ;; One x row (three planes) times two rows of a packed int8 weight block (w, s, ws, out and bias
+  ;; point at the first of the two rows; ws at its sum w per run, 16 bytes a run): 6 accumulators;
+  ;; per flush run the sums of rows r0, r1 fold in lanes [r0, r1, r0, r1]; writes out[r] = total + bias[r].
+  (func $blk1_r16 (param $w i32) (param $s i32) (param $x i32) (param $ws i32) (param $groups i32) (param $cpg i32) (param $flush i32)
+                  (param $sx v128) (param $out i32) (param $bias i32)
+    (local $c i32) (local $left i32) (local $w0 v128) (local $w1 v128) (local $v v128) (local $sxs v128) (local $tot v128)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128) (local $a20 v128) (local $a21 v128)
+    (loop $group
+      (local.set $sxs (f32x4.mul (local.get $sx) (v128.load64_splat (local.get $s))))
+      (local.set $left (local.get $cpg))
+      (loop $run
+        (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
+        (local.set $left (i32.sub (local.get $left) (local.get $c)))
+        (local.set $a00 (v128.const i32x4 0 0 0 0))
+        (local.set $a01 (v128.const i32x4 0 0 0 0))
+        (local.set $a10 (v128.const i32x4 0 0 0 0))
+        (local.set $a11 (v128.const i32x4 0 0 0 0))
+        (local.set $a20 (v128.const i32x4 0 0 0 0))
+        (local.set $a21 (v128.const i32x4 0 0 0 0))
+        (loop $chunk
+          (local.set $w0 (v128.load offset=0 (local.get $w)))
+          (local.set $w1 (v128.load offset=16 (local.get $w)))
+          (local.set $v (v128.load offset=0 (local.get $x)))
+          (local.set $a00 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $a00)))
+          (local.set $a01 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $a01)))
+          (local.set $v (v128.load offset=16 (local.get $x)))
+          (local.set $a10 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $a10)))
+          (local.set $a11 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $a11)))
+          (local.set $v (v128.load offset=32 (local.get $x)))
+          (local.set $a20 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $a20)))
+          (local.set $a21 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $a21)))
+          (local.set $w (i32.add (local.get $w) (i32.const 64)))
+          (local.set $x (i32.add (local.get $x) (i32.const 48)))
+          (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        (local.set $a00 (i32x4.add (local.get $a00) (i32x4.add (i32x4.shl (local.get $a10) (i32.const 7)) (i32x4.shl (local.get $a20) (i32.const 14)))))
+        (local.set $a01 (i32x4.add (local.get $a01) (i32x4.add (i32x4.shl (local.get $a11) (i32.const 7)) (i32x4.shl (local.get $a21) (i32.const 14)))))
+        (local.set $tot (call $fold_u16 (local.get $tot) (local.get $a00) (local.get $a01) (local.get $a00) (local.get $a01)
+          (v128.load64_splat (local.get $ws)) (local.get $sxs)))
+        (local.set $ws (i32.add (local.get $ws) (i32.const 16)))
+        (br_if $run (local.get $left)))
+      (local.set $s (i32.add (local.get $s) (i32.const 16)))
+      (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
+    (v128.store64_lane 0 (local.get $out) (f32x4.add (local.get $tot) (v128.load64_splat (local.get $bias)))))
+
+  ;; Two x rows (three planes each, rows xs bytes apart) times two rows of a packed int8 weight block
+  ;; (pointers as blk1_r16): 12 accumulators (12 relaxed dots in flight, as in mk_r8), 2 weight and 6
+  ;; x loads per chunk; per flush run the sums of rows r0, r1 of x rows t0, t1 fold in lanes
+  ;; [t0r0, t0r1, t1r0, t1r1]; writes out[t * os + r] = total + bias[r].
+  (func $mk_r16 (param $w i32) (param $s i32) (param $x i32) (param $xs i32) (param $xsc i32) (param $ws i32) (param $groups i32) (param $cpg i32) (param $flush i32)
+                (param $out i32) (param $os i32) (param $bias i32)
+    (local $c i32) (local $left i32) (local $x1 i32)
+    (local $w0 v128) (local $w1 v128) (local $v v128) (local $sxa v128) (local $sxs v128) (local $tot v128)
+    (local $p000 v128) (local $p001 v128) (local $p010 v128) (local $p011 v128)
+    (local $p100 v128) (local $p101 v128) (local $p110 v128) (local $p111 v128)
+    (local $p200 v128) (local $p201 v128) (local $p210 v128) (local $p211 v128)
+    (local.set $x1 (i32.add (local.get $x) (local.get $xs)))
+    (local.set $sxa (i8x16.shuffle 0 1 2 3 0 1 2 3 16 17 18 19 16 17 18 19
+      (v128.load32_splat offset=0 (local.get $xsc)) (v128.load32_splat offset=4 (local.get $xsc))))
+    (loop $group
+      (local.set $sxs (f32x4.mul (local.get $sxa) (v128.load64_splat (local.get $s))))
+      (local.set $left (local.get $cpg))
+      (loop $run
+        (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
+        (local.set $left (i32.sub (local.get $left) (local.get $c)))
+        (local.set $p000 (v128.const i32x4 0 0 0 0))
+        (local.set $p001 (v128.const i32x4 0 0 0 0))
+        (local.set $p010 (v128.const i32x4 0 0 0 0))
+        (local.set $p011 (v128.const i32x4 0 0 0 0))
+        (local.set $p100 (v128.const i32x4 0 0 0 0))
+        (local.set $p101 (v128.const i32x4 0 0 0 0))
+        (local.set $p110 (v128.const i32x4 0 0 0 0))
+        (local.set $p111 (v128.const i32x4 0 0 0 0))
+        (local.set $p200 (v128.const i32x4 0 0 0 0))
+        (local.set $p201 (v128.const i32x4 0 0 0 0))
+        (local.set $p210 (v128.const i32x4 0 0 0 0))
+        (local.set $p211 (v128.const i32x4 0 0 0 0))
+        (loop $chunk ;; $p<plane><x row><weight row>
+          (local.set $w0 (v128.load offset=0 (local.get $w)))
+          (local.set $w1 (v128.load offset=16 (local.get $w)))
+          (local.set $v (v128.load offset=0 (local.get $x)))
+          (local.set $p000 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $p000)))
+          (local.set $p001 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $p001)))
+          (local.set $v (v128.load offset=16 (local.get $x)))
+          (local.set $p100 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $p100)))
+          (local.set $p101 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $p101)))
+          (local.set $v (v128.load offset=32 (local.get $x)))
+          (local.set $p200 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $p200)))
+          (local.set $p201 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $p201)))
+          (local.set $v (v128.load offset=0 (local.get $x1)))
+          (local.set $p010 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $p010)))
+          (local.set $p011 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $p011)))
+          (local.set $v (v128.load offset=16 (local.get $x1)))
+          (local.set $p110 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $p110)))
+          (local.set $p111 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $p111)))
+          (local.set $v (v128.load offset=32 (local.get $x1)))
+          (local.set $p210 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $p210)))
+          (local.set $p211 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $p211)))
+          (local.set $w (i32.add (local.get $w) (i32.const 64)))
+          (local.set $x (i32.add (local.get $x) (i32.const 48)))
+          (local.set $x1 (i32.add (local.get $x1) (i32.const 48)))
+          (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
+        (local.set $p000 (i32x4.add (local.get $p000) (i32x4.add (i32x4.shl (local.get $p100) (i32.const 7)) (i32x4.shl (local.get $p200) (i32.const 14)))))
+        (local.set $p001 (i32x4.add (local.get $p001) (i32x4.add (i32x4.shl (local.get $p101) (i32.const 7)) (i32x4.shl (local.get $p201) (i32.const 14)))))
+        (local.set $p010 (i32x4.add (local.get $p010) (i32x4.add (i32x4.shl (local.get $p110) (i32.const 7)) (i32x4.shl (local.get $p210) (i32.const 14)))))
+        (local.set $p011 (i32x4.add (local.get $p011) (i32x4.add (i32x4.shl (local.get $p111) (i32.const 7)) (i32x4.shl (local.get $p211) (i32.const 14)))))
+        (local.set $tot (call $fold_u16 (local.get $tot) (local.get $p000) (local.get $p001) (local.get $p010) (local.get $p011)
+          (v128.load64_splat (local.get $ws)) (local.get $sxs)))
+        (local.set $ws (i32.add (local.get $ws) (i32.const 16)))
+        (br_if $run (local.get $left)))
+      (local.set $s (i32.add (local.get $s) (i32.const 16)))
+      (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
+    (local.set $tot (f32x4.add (local.get $tot) (v128.load64_splat (local.get $bias))))
+    (v128.store64_lane 0 (local.get $out) (local.get $tot))
+    (v128.store64_lane 1 (i32.add (local.get $out) (local.get $os)) (local.get $tot)))
   ;; }relaxed-only
 
   ;; Widens `blocks` packed blocks to float32 with their scales folded in: dst = fround(q * scale of
@@ -568,7 +736,8 @@
   ;; out (m, 4 nb) = x (m, Kp) . W^T + bias, with op 1 = W8A32 (x float32; xsc and flush unused) or
   ;; op 2 = W8A8 / W8A16 (x int16 with per-row scales xsc (m); int32 flushes every `flush` chunks).
   ;; The relaxed builds add op 3 = W8A8 on x's 7-bit planes (blk1_r8, mk_r8: every row on the int8
-  ;; panel, nothing widened).
+  ;; panel, nothing widened) and op 4 = W8A16 on three 7-bit planes of x + 32768 (blk1_r16, mk_r16,
+  ;; with each panel's sum w per row and run from wsum_r16 at scratch).
   ;; Row t of out is written at out + t * os (bytes): os = 16 nb for a whole weight; a call over a
   ;; slice of the row blocks (one thread's share) passes the stride of the whole output, so every
   ;; thread writes its columns of the one output buffer in place.
@@ -582,6 +751,7 @@
         (param $m i32) (param $nb i32) (param $groups i32) (param $cpg i32) (param $flush i32) (param $panel i32) (param $scratch i32) (param $os i32)
     (local $f32 i32) (local $pan i32) (local $wb i32) (local $pw i32) (local $sb i32) (local $xs i32) (local $rows i32)
     (local $p i32) (local $pend i32) (local $t i32) (local $b i32) (local $xt i32) (local $ot i32) (local $sx v128) (local $v v128)
+    (local $ws i32) (local $swb i32) ;; op 4 (relaxed builds): this block's sum w, sum w bytes per block
     (local.set $f32 (i32.eq (local.get $op) (i32.const 1)))
     ;; bytes of one packed block, of one widened block (4 or 2 bytes per weight), of one block's
     ;; scales, and of one x row (float32 or int16 per padded column)
@@ -590,8 +760,14 @@
     (local.set $sb (i32.mul (local.get $groups) (i32.const 16)))
     (local.set $xs (i32.shr_u (local.get $wb) (select (i32.const 0) (i32.const 1) (local.get $f32))))
     (local.set $rows (select (i32.const 2) (i32.const 4) (local.get $f32)))
-    ;; relaxed-only{ op 3: W8A8 on x's two 7-bit planes (2 kp bytes a row) through blk1_r8, every row on the int8 panel
-    (if (i32.eq (local.get $op) (i32.const 3)) (then (local.set $rows (i32.const 0x7fffffff))))
+    ;; relaxed-only{ op 3: W8A8 on x's two 7-bit planes (2 kp bytes a row) through blk1_r8, every row on the int8 panel;
+    ;; op 4: W8A16 on x's three planes (3 kp bytes a row), every row on the int8 panel, sum w per panel at scratch
+    ;; ($swb bytes a block: 16 per group and flush run)
+    (if (i32.ge_u (local.get $op) (i32.const 3)) (then (local.set $rows (i32.const 0x7fffffff))))
+    (if (i32.eq (local.get $op) (i32.const 4)) (then
+      (local.set $xs (i32.mul (i32.shr_u (local.get $wb) (i32.const 2)) (i32.const 3)))
+      (local.set $swb (i32.shl (i32.mul (local.get $groups)
+        (i32.div_u (i32.add (local.get $cpg) (i32.sub (local.get $flush) (i32.const 1))) (local.get $flush))) (i32.const 4)))))
     ;; }relaxed-only
     ;; the widened panel: after a vector of ones (mk_f32's scales) for W8A32, at scratch for W8A8
     (local.set $pan (i32.add (local.get $scratch) (select (i32.const 16) (i32.const 0) (local.get $f32))))
@@ -599,6 +775,11 @@
       (br_if $done (i32.ge_u (local.get $p) (local.get $nb)))
       (local.set $pend (i32.add (local.get $p) (local.get $panel)))
       (if (i32.gt_u (local.get $pend) (local.get $nb)) (then (local.set $pend (local.get $nb))))
+      ;; relaxed-only{ op 4: the panel's sum w per weight row and flush run, at scratch
+      (if (i32.eq (local.get $op) (i32.const 4)) (then
+        (call $wsum_r16 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $wb))) (local.get $scratch)
+          (i32.sub (local.get $pend) (local.get $p)) (local.get $groups) (local.get $cpg) (local.get $flush))))
+      ;; }relaxed-only
       (local.set $t (i32.const 0))
       (if (i32.ge_u (local.get $m) (local.get $rows)) (then
         (if (local.get $f32)
@@ -675,6 +856,43 @@
                 (v128.load (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $r8)))))
+        ;; }relaxed-only
+        ;; relaxed-only{ op 4: two rows at a time on mk_r16 while there are two, then blk1_r16; each on rows 0, 1, then 2, 3 of a block
+        (if (i32.eq (local.get $op) (i32.const 4)) (then
+          (if (i32.le_u (i32.add (local.get $t) (i32.const 2)) (local.get $m))
+            (then
+              (loop $r16x2
+                (local.set $ws (i32.add (local.get $scratch) (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $swb))))
+                (call $mk_r16 (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
+                  (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
+                  (local.get $xt) (local.get $xs) (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4))) (local.get $ws)
+                  (local.get $groups) (local.get $cpg) (local.get $flush)
+                  (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (local.get $os)
+                  (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))
+                (call $mk_r16 ;; rows 2, 3 of the block: 32 bytes into each int8 chunk, 8 into scales, sums, out and bias
+                  (i32.add (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb))) (i32.const 32))
+                  (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 8))
+                  (local.get $xt) (local.get $xs) (i32.add (local.get $xsc) (i32.mul (local.get $t) (i32.const 4))) (i32.add (local.get $ws) (i32.const 8))
+                  (local.get $groups) (local.get $cpg) (local.get $flush)
+                  (i32.add (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8)) (local.get $os)
+                  (i32.add (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8)))
+                (br_if $r16x2 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $pend))))
+              (local.set $t (i32.add (local.get $t) (i32.const 1)))) ;; the rows loop adds the second
+            (else
+              (loop $r16
+                (local.set $ws (i32.add (local.get $scratch) (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $swb))))
+                (call $blk1_r16 (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
+                  (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
+                  (local.get $xt) (local.get $ws) (local.get $groups) (local.get $cpg) (local.get $flush) (local.get $sx)
+                  (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16)))
+                  (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))
+                (call $blk1_r16 ;; rows 2, 3
+                  (i32.add (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb))) (i32.const 32))
+                  (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 8))
+                  (local.get $xt) (i32.add (local.get $ws) (i32.const 8)) (local.get $groups) (local.get $cpg) (local.get $flush) (local.get $sx)
+                  (i32.add (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8))
+                  (i32.add (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8)))
+                (br_if $r16 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $pend))))))))
         ;; }relaxed-only
         (if (i32.eqz (local.get $f32)) (then
           (block $pairs_done (loop $pairs

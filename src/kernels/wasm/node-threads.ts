@@ -112,7 +112,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   const dispatch = sharedDispatch(kernel, ctl, workers.length + 1, minMacs, 'wasm-simd-threads', () => {
     for (const w of workers) void w.terminate();
   });
-  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch, relaxedW8A8: relaxed && !relaxedDotSaturates() });
+  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch, relaxedDot: relaxed && !relaxedDotSaturates() });
   return Object.defineProperties(backend, {
     threads: { value: threads, enumerable: true },
     exited: { value: exited, enumerable: true },

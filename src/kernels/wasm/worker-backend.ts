@@ -238,8 +238,8 @@ export async function workerBackendOver(spawn: () => WorkerLike, options: Worker
     const server = new Channel(spawn(), 'worker');
     channels.push(server);
     // The workers run on this engine: the page's probe of its relaxed dot holds for them.
-    const relaxedW8A8 = relaxed && !relaxedDotSaturates();
-    const init: ServerInit = { type: 'server', module, memory, threads, ctl: CTL_PTR, words, limitBytes, minThreadedMacs, name, mode, relaxedW8A8 };
+    const relaxedDot = relaxed && !relaxedDotSaturates();
+    const init: ServerInit = { type: 'server', module, memory, threads, ctl: CTL_PTR, words, limitBytes, minThreadedMacs, name, mode, relaxedDot };
     await started(server, init, 'the worker');
   } catch (e) {
     stopAll('createWorkerBackend failed');

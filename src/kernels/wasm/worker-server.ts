@@ -40,8 +40,8 @@ export interface ServerInit {
   readonly minThreadedMacs: number;
   readonly name: string;
   readonly mode: string;
-  /** Run W8A8 on the relaxed plane kernel (op 3): a relaxed build whose relaxed dot does not saturate (WasmBackendParts). */
-  readonly relaxedW8A8: boolean;
+  /** Run W8A8 and W8A16 on the relaxed plane kernels (ops 3, 4): a relaxed build whose relaxed dot does not saturate (WasmBackendParts). */
+  readonly relaxedDot: boolean;
 }
 
 /** A weight as the page sends it the first time a call uses it (copies of the layer's arrays). */
@@ -145,12 +145,12 @@ function runLinear(backend: WasmBackend, weights: Map<number, KernelWeight>, msg
 
 /** The server's wasm backend: on its own memory (one thread), or on the page's shared memory with the helpers. */
 async function serverBackend(init: ServerInit): Promise<WasmBackend> {
-  if (init.memory === null) return instantiate(init.module, init.limitBytes, init.mode, init.name, init.relaxedW8A8);
+  if (init.memory === null) return instantiate(init.module, init.limitBytes, init.mode, init.name, init.relaxedDot);
   const { memory, threads } = init;
   const kernel = new WebAssembly.Instance(init.module, { env: { memory } }).exports as unknown as KernelExports;
   const ctl = new Int32Array(memory.buffer, init.ctl, init.words);
   const heap = new WasmHeap(memory, init.ctl + init.words * 4, init.limitBytes);
   // The page terminates the helpers; the server only tells them to return.
   const dispatch = sharedDispatch(kernel, ctl, threads, init.minThreadedMacs, init.name, () => {});
-  return wasmBackendOf({ name: init.name, mode: init.mode, memory, heap, dispatch, relaxedW8A8: init.relaxedW8A8 });
+  return wasmBackendOf({ name: init.name, mode: init.mode, memory, heap, dispatch, relaxedDot: init.relaxedDot });
 }
