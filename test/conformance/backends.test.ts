@@ -209,6 +209,39 @@ describe.each(VARIANTS.map((v) => [v.label, v] as const))('%s against the refere
     expectBitExact(`${label} W8A16 extremes`, out, expected);
   });
 
+  it.skipIf(skip !== null)('W8A16 (where there is a kernel): m = 1..9 (each kernel path, the relaxed three-plane one included), x all -32768, all 32767, alternating extremes and full range, k = 100 (not a multiple of 16) per channel and per group of 20, k = 600 per group of 300 (runs of 256 and 44), bit-exact', async () => {
+    // The relaxed kernel splits u = x + 32768 into 7-bit planes (0 and 65535 are its ends) and takes
+    // 32768 · Σw off per run; rows 0 and 1 of the weight (all -128, all 127) give the largest runs.
+    if (!hasW8A16(backend)) return;
+    const g = new Generator(11);
+    const n = 13; // 4 row blocks, the last with 3 padding rows
+    const patterns: [string, (i: number) => number][] = [
+      ['all -32768', () => -32768],
+      ['all 32767', () => 32767],
+      ['alternating', (i) => (i % 2 === 0 ? 32767 : -32768)],
+      ['full range', () => (g.nextUint32() & 65535) - 32768],
+    ];
+    for (const [k, groupSize] of [[100, 100], [100, 20], [600, 300]]) {
+      const values = new Int8Array(n * k).map(() => (g.nextUint32() & 255) - 128);
+      values.fill(-128, 0, k);
+      values.fill(127, k, 2 * k);
+      const weight: KernelWeight = { n, k, values, scales: new Float32Array(n * (k / groupSize)).map(() => (1 + (g.nextUint32() % 1000)) / 4096), groupSize };
+      const bias = new Float32Array(n).map((_, i) => i / 8 - 1);
+      for (const [name, at] of patterns) {
+        for (let m = 1; m <= 9; m++) {
+          const xq = new Int16Array(m * k).map((_, i) => at(i));
+          const xScales = new Float32Array(m).map(() => (1 + (g.nextUint32() % 1000)) / 2 ** 20);
+          const expected = new Float32Array(m * n);
+          referenceLinearW8A16({ xq, xScales, m, weight, bias, out: expected });
+          const out = new Float32Array(m * n).fill(Number.NaN);
+          await runLinearW8A16Async(backend, { xq, xScales, m, weight, bias, out });
+          expectBitExact(`${label} W8A16 ${m}x${k}x${n} groupSize ${groupSize} x ${name}`, out, expected);
+        }
+      }
+      releaseWeight(backend, weight);
+    }
+  });
+
   it.skipIf(skip !== null)('W8A32: K = 13 (not a multiple of 4 or 16), M = 1, N = 7 (not a multiple of 4), exact small integers', async () => {
     const k = 13;
     const n = 7;

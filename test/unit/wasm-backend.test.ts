@@ -2,7 +2,7 @@ import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendError, Linear, QuantizationError, QuantizedLinear, Tensor, Generator, uniform_ } from '../../src/index.js';
 import { createJsBackend } from '../../src/kernels/js-packed.js';
-import { CHUNK, ROWS, packWeight, packedLayout, padActivations, splitPlanes } from '../../src/kernels/packed.js';
+import { CHUNK, ROWS, packWeight, packedLayout, padActivations, splitPlanes, splitPlanes16 } from '../../src/kernels/packed.js';
 import { createReferenceBackend, referenceLinearW8A16, referenceLinearW8A8 } from '../../src/kernels/reference.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
 import { availableBackends } from '../../src/kernels/available.js';
@@ -58,6 +58,22 @@ describe('packed layout', () => {
       expect(n).toBe(x[i] < 0 ? 1 : 0);
       expect(l - 128 * n).toBe(x[i]);
     }
+  });
+
+  it('splitPlanes16 writes each 16-column chunk as 16 bytes each of p0, p1, p2 in [0, 127] with x + 32768 = p0 + 128 p1 + 16384 p2 for every int16', () => {
+    // every int16 value once: 65536 values = 4096 chunks of 48 plane bytes
+    const x = new Int16Array(65536).map((_, i) => i - 32768);
+    const planes = new Uint8Array(3 * 65536).fill(255);
+    splitPlanes16(new Uint32Array(x.buffer), new Uint32Array(planes.buffer));
+    let bad = 0;
+    for (let i = 0; i < 65536; i++) {
+      const at = (i >> 4) * 48 + (i & 15);
+      const [p0, p1, p2] = [planes[at], planes[at + 16], planes[at + 32]];
+      if (p0 > 127 || p1 > 127 || p2 > 3 || p0 + 128 * p1 + 16384 * p2 !== x[i] + 32768) bad++;
+    }
+    expect(bad).toBe(0);
+    expect(Array.from(planes.subarray(0, 4))).toEqual([0, 1, 2, 3]); // -32768 .. -32765: u = 0 .. 3
+    expect(Array.from(planes.subarray(32, 36))).toEqual([0, 0, 0, 0]);
   });
 });
 

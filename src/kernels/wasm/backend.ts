@@ -52,6 +52,18 @@ function panelBlocks(layout: PackedLayout, bytesPerWeight: number): number {
  */
 export const WASM_MAX_K = 131071;
 
+/**
+ * Rows of x for which W8A16 runs on the relaxed plane kernel (op 4) where the backend has a
+ * non-saturating relaxed dot: three relaxed dots per 16 weights and row, against the plain kernel's
+ * two i32x4.dot_i16x8_s and two adds (on an int16 panel from 4 rows). Measured A/B under Node 24 on
+ * the Xeon with AVX-VNNI (docs/wasm.md, W8A16): op 4 faster from 2 to 16 rows, slower at 1 row (the
+ * per-call weight sums are a fourth dot per weight there) and from 32 rows (both multiply on the
+ * same two ports, and 3 dots cost more than 2 multiplies and 2 adds).
+ */
+function relaxedW8A16Rows(m: number): boolean {
+  return m >= 2 && m <= 16;
+}
+
 /** Largest packed weight: the wasm32 address space is 4 GiB and each layer also needs scratch. */
 const MAX_PACKED_BYTES = 2 ** 31;
 
@@ -406,7 +418,7 @@ export function wasmBackendOf({ name, mode, memory, heap, dispatch, relaxedDot =
       copyOut(buffer, base + xBytes, layout, m, out);
     },
     linearW8A8: (args) => integerActivations(args, args.weight.groupSize, relaxedDot ? 3 : 2),
-    linearW8A16: (args) => integerActivations(args, W8A16_RUN, relaxedDot ? 4 : 2),
+    linearW8A16: (args) => integerActivations(args, W8A16_RUN, relaxedDot && relaxedW8A16Rows(args.m) ? 4 : 2),
     adopt(weight: KernelWeight): void {
       packedFor(weight);
     },

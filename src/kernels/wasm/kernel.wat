@@ -394,49 +394,64 @@
         (br_if $group (local.tee $g (i32.sub (local.get $g) (i32.const 1)))))
       (br_if $block (local.tee $blocks (i32.sub (local.get $blocks) (i32.const 1))))))
 
-  ;; One x row (three planes) times two rows of a packed int8 weight block (w, s, ws, out and bias
-  ;; point at the first of the two rows; ws at its sum w per run, 16 bytes a run): 6 accumulators;
-  ;; per flush run the sums of rows r0, r1 fold in lanes [r0, r1, r0, r1]; writes out[r] = total + bias[r].
+  ;; One x row (three planes) times one 4-row packed int8 weight block (ws at its sum w per run, 16
+  ;; bytes a run): 12 accumulators, 12 relaxed dots in flight; each x plane is loaded once per chunk
+  ;; and each weight vector once per plane (from L1), so only one of each is live. Per flush run the
+  ;; sums of rows 0..3 fold in lanes [r0, r1, r2, r3]; returns the total (before bias).
   (func $blk1_r16 (param $w i32) (param $s i32) (param $x i32) (param $ws i32) (param $groups i32) (param $cpg i32) (param $flush i32)
-                  (param $sx v128) (param $out i32) (param $bias i32)
-    (local $c i32) (local $left i32) (local $w0 v128) (local $w1 v128) (local $v v128) (local $sxs v128) (local $tot v128)
-    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128) (local $a20 v128) (local $a21 v128)
+                  (param $sx v128) (result v128)
+    (local $c i32) (local $left i32) (local $v v128) (local $sxs v128) (local $tot v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
     (loop $group
-      (local.set $sxs (f32x4.mul (local.get $sx) (v128.load64_splat (local.get $s))))
+      (local.set $sxs (f32x4.mul (local.get $sx) (v128.load (local.get $s))))
       (local.set $left (local.get $cpg))
       (loop $run
         (local.set $c (select (local.get $flush) (local.get $left) (i32.lt_u (local.get $flush) (local.get $left))))
         (local.set $left (i32.sub (local.get $left) (local.get $c)))
-        (local.set $a00 (v128.const i32x4 0 0 0 0))
-        (local.set $a01 (v128.const i32x4 0 0 0 0))
-        (local.set $a10 (v128.const i32x4 0 0 0 0))
-        (local.set $a11 (v128.const i32x4 0 0 0 0))
-        (local.set $a20 (v128.const i32x4 0 0 0 0))
-        (local.set $a21 (v128.const i32x4 0 0 0 0))
-        (loop $chunk
-          (local.set $w0 (v128.load offset=0 (local.get $w)))
-          (local.set $w1 (v128.load offset=16 (local.get $w)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0))
+        (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $b0 (v128.const i32x4 0 0 0 0))
+        (local.set $b1 (v128.const i32x4 0 0 0 0))
+        (local.set $b2 (v128.const i32x4 0 0 0 0))
+        (local.set $b3 (v128.const i32x4 0 0 0 0))
+        (local.set $d0 (v128.const i32x4 0 0 0 0))
+        (local.set $d1 (v128.const i32x4 0 0 0 0))
+        (local.set $d2 (v128.const i32x4 0 0 0 0))
+        (local.set $d3 (v128.const i32x4 0 0 0 0))
+        (loop $chunk ;; $a<r>, $b<r>, $d<r>: planes 0, 1, 2 of weight row r
           (local.set $v (v128.load offset=0 (local.get $x)))
-          (local.set $a00 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $a00)))
-          (local.set $a01 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $a01)))
+          (local.set $a0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=0 (local.get $w)) (local.get $v) (local.get $a0)))
+          (local.set $a1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=16 (local.get $w)) (local.get $v) (local.get $a1)))
+          (local.set $a2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=32 (local.get $w)) (local.get $v) (local.get $a2)))
+          (local.set $a3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=48 (local.get $w)) (local.get $v) (local.get $a3)))
           (local.set $v (v128.load offset=16 (local.get $x)))
-          (local.set $a10 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $a10)))
-          (local.set $a11 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $a11)))
+          (local.set $b0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=0 (local.get $w)) (local.get $v) (local.get $b0)))
+          (local.set $b1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=16 (local.get $w)) (local.get $v) (local.get $b1)))
+          (local.set $b2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=32 (local.get $w)) (local.get $v) (local.get $b2)))
+          (local.set $b3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=48 (local.get $w)) (local.get $v) (local.get $b3)))
           (local.set $v (v128.load offset=32 (local.get $x)))
-          (local.set $a20 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w0) (local.get $v) (local.get $a20)))
-          (local.set $a21 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $w1) (local.get $v) (local.get $a21)))
+          (local.set $d0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=0 (local.get $w)) (local.get $v) (local.get $d0)))
+          (local.set $d1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=16 (local.get $w)) (local.get $v) (local.get $d1)))
+          (local.set $d2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=32 (local.get $w)) (local.get $v) (local.get $d2)))
+          (local.set $d3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (v128.load offset=48 (local.get $w)) (local.get $v) (local.get $d3)))
           (local.set $w (i32.add (local.get $w) (i32.const 64)))
           (local.set $x (i32.add (local.get $x) (i32.const 48)))
           (br_if $chunk (local.tee $c (i32.sub (local.get $c) (i32.const 1)))))
-        (local.set $a00 (i32x4.add (local.get $a00) (i32x4.add (i32x4.shl (local.get $a10) (i32.const 7)) (i32x4.shl (local.get $a20) (i32.const 14)))))
-        (local.set $a01 (i32x4.add (local.get $a01) (i32x4.add (i32x4.shl (local.get $a11) (i32.const 7)) (i32x4.shl (local.get $a21) (i32.const 14)))))
-        (local.set $tot (call $fold_u16 (local.get $tot) (local.get $a00) (local.get $a01) (local.get $a00) (local.get $a01)
-          (v128.load64_splat (local.get $ws)) (local.get $sxs)))
+        (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add (i32x4.shl (local.get $b0) (i32.const 7)) (i32x4.shl (local.get $d0) (i32.const 14)))))
+        (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add (i32x4.shl (local.get $b1) (i32.const 7)) (i32x4.shl (local.get $d1) (i32.const 14)))))
+        (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add (i32x4.shl (local.get $b2) (i32.const 7)) (i32x4.shl (local.get $d2) (i32.const 14)))))
+        (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add (i32x4.shl (local.get $b3) (i32.const 7)) (i32x4.shl (local.get $d3) (i32.const 14)))))
+        (local.set $tot (call $fold_u16 (local.get $tot) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3)
+          (v128.load (local.get $ws)) (local.get $sxs)))
         (local.set $ws (i32.add (local.get $ws) (i32.const 16)))
         (br_if $run (local.get $left)))
       (local.set $s (i32.add (local.get $s) (i32.const 16)))
       (br_if $group (local.tee $groups (i32.sub (local.get $groups) (i32.const 1)))))
-    (v128.store64_lane 0 (local.get $out) (f32x4.add (local.get $tot) (v128.load64_splat (local.get $bias)))))
+    (local.get $tot))
 
   ;; Two x rows (three planes each, rows xs bytes apart) times two rows of a packed int8 weight block
   ;; (pointers as blk1_r16): 12 accumulators (12 relaxed dots in flight, as in mk_r8), 2 weight and 6
@@ -857,7 +872,7 @@
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $r8)))))
         ;; }relaxed-only
-        ;; relaxed-only{ op 4: two rows at a time on mk_r16 while there are two, then blk1_r16; each on rows 0, 1, then 2, 3 of a block
+        ;; relaxed-only{ op 4: two rows at a time on mk_r16 while there are two, then blk1_r16 (mk_r16 on rows 0, 1, then 2, 3 of a block)
         (if (i32.eq (local.get $op) (i32.const 4)) (then
           (if (i32.le_u (i32.add (local.get $t) (i32.const 2)) (local.get $m))
             (then
@@ -880,18 +895,13 @@
               (local.set $t (i32.add (local.get $t) (i32.const 1)))) ;; the rows loop adds the second
             (else
               (loop $r16
-                (local.set $ws (i32.add (local.get $scratch) (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $swb))))
-                (call $blk1_r16 (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
-                  (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
-                  (local.get $xt) (local.get $ws) (local.get $groups) (local.get $cpg) (local.get $flush) (local.get $sx)
-                  (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16)))
-                  (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))
-                (call $blk1_r16 ;; rows 2, 3
-                  (i32.add (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb))) (i32.const 32))
-                  (i32.add (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb))) (i32.const 8))
-                  (local.get $xt) (i32.add (local.get $ws) (i32.const 8)) (local.get $groups) (local.get $cpg) (local.get $flush) (local.get $sx)
-                  (i32.add (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8))
-                  (i32.add (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))) (i32.const 8)))
+                (v128.store (i32.add (local.get $ot) (i32.mul (local.get $b) (i32.const 16)))
+                  (f32x4.add
+                    (call $blk1_r16 (i32.add (local.get $w) (i32.mul (local.get $b) (local.get $wb)))
+                      (i32.add (local.get $s) (i32.mul (local.get $b) (local.get $sb)))
+                      (local.get $xt) (i32.add (local.get $scratch) (i32.mul (i32.sub (local.get $b) (local.get $p)) (local.get $swb)))
+                      (local.get $groups) (local.get $cpg) (local.get $flush) (local.get $sx))
+                    (v128.load (i32.add (local.get $bias) (i32.mul (local.get $b) (i32.const 16))))))
                 (br_if $r16 (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $pend))))))))
         ;; }relaxed-only
         (if (i32.eqz (local.get $f32)) (then
