@@ -121,6 +121,26 @@ describe('createWorkerBackend', () => {
     expect(spawned).toBe(1);
   });
 
+  it('a worker the runtime refuses to construct (new Worker throws) is a BackendError; the workers already started are stopped', async () => {
+    const started: ReturnType<typeof nodeWebWorker>[] = [];
+    let calls = 0;
+    let terminated = 0;
+    const refusing = () => {
+      if (++calls === 2) throw new DOMException('blocked by worker-src', 'SecurityError');
+      const w = nodeWebWorker();
+      started.push(w);
+      const terminate = w.terminate;
+      w.terminate = () => {
+        terminated++;
+        terminate();
+      };
+      return w;
+    };
+    await expect(workerBackendOver(refusing, { threads: 2 })).rejects.toThrow(/could not start a worker \(SecurityError: blocked by worker-src\)/);
+    expect(started.length).toBe(1);
+    expect(terminated).toBe(1);
+  });
+
   it('bad options are BackendErrors that say what was given and what is allowed', async () => {
     await expect(createNodeWorkerBackend({ threads: 0 })).rejects.toThrow(/threads must be an integer from 1 to 64, got 0/);
     await expect(createNodeWorkerBackend({ thread: 2 } as never)).rejects.toThrow(/unknown option "thread"/);

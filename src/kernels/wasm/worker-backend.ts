@@ -243,7 +243,9 @@ export async function workerBackendOver(spawn: () => WorkerLike, options: Worker
     await started(server, init, 'the worker');
   } catch (e) {
     stopAll('createWorkerBackend failed');
-    throw e;
+    if (e instanceof BackendError) throw e;
+    // new Worker() itself refused (a Content-Security-Policy without worker-src blob:, a sandboxed frame).
+    throw new BackendError(`createWorkerBackend: could not start a worker (${String(e)}); createWasmBackend() runs the same kernels on this thread`);
   }
   const server = channels[channels.length - 1];
   // A helper that dies may leave a chunk it claimed unfinished, and the server waiting for it: the
