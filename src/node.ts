@@ -9,4 +9,5 @@ export type { CheckpointSource } from './io/node-checkpoint.js';
 export type { QuantizeCheckpointOptions, QuantizeProgress, QuantizeReport, LayerReport } from './io/node-quantize.js';
 export { createThreadedWasmBackend, MIN_THREADED_MACS } from './kernels/wasm/node-threads.js';
 export { availableBackends } from './kernels/wasm/node-registry.js';
+export { createWorkerBackend } from './kernels/wasm/node-web-worker.js';
 export type { ThreadedWasmBackend, ThreadedWasmBackendOptions } from './kernels/wasm/node-threads.js';

@@ -4,7 +4,7 @@ const { mkdtempSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { Linear, QuantizedLinear, Tensor, createWasmBackend } = require('int8-linear');
-const { createThreadedWasmBackend, loadCompressedTensorsFile, readSafetensorsFile, saveCompressedTensorsFile } = require('int8-linear/node');
+const { createThreadedWasmBackend, createWorkerBackend, loadCompressedTensorsFile, readSafetensorsFile, saveCompressedTensorsFile } = require('int8-linear/node');
 
 (async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'smoke-')), 'm.safetensors');
@@ -24,6 +24,11 @@ const { createThreadedWasmBackend, loadCompressedTensorsFile, readSafetensorsFil
   assert.ok(two.workerChunks >= 0);
   two.dispose();
   await two.exited;
+  // The worker backend from the CommonJS build: its workers are ES modules from data: URLs either way.
+  const workers = await createWorkerBackend({ threads: 2, minThreadedMacs: 0 });
+  const c = await QuantizedLinear.fromLinear(fc).to(workers).forwardAsync(x);
+  assert.ok(a.every((v, i) => Object.is(v, c.data[i])), 'worker backend output differs from single-thread');
+  workers.dispose();
   console.log('node-entry.cjs ok');
 })().catch((e) => {
   console.error(e);

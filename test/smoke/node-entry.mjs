@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Linear, QuantizedLinear, Tensor, createWasmBackend, readSafetensors, relaxedSimdSupported, writeSafetensors } from 'int8-linear';
-import { availableBackends, createThreadedWasmBackend, loadCompressedTensorsFile, quantizeCheckpoint, readSafetensorsFile, saveCompressedTensorsFile, writeSafetensorsFile } from 'int8-linear/node';
+import { availableBackends, createThreadedWasmBackend, createWorkerBackend, loadCompressedTensorsFile, quantizeCheckpoint, readSafetensorsFile, saveCompressedTensorsFile, writeSafetensorsFile } from 'int8-linear/node';
 
 const file = join(mkdtempSync(join(tmpdir(), 'smoke-')), 'm.safetensors');
 await saveCompressedTensorsFile(file, { fc: QuantizedLinear.fromLinear(new Linear(8, 4)) });
@@ -32,6 +32,11 @@ const b = QuantizedLinear.fromLinear(fc).to(two).forward(x).data;
 assert.ok(a.every((v, i) => Object.is(v, b[i])), 'threaded output differs from single-thread');
 two.dispose();
 await two.exited;
+// The worker backend from the built package: the browser worker source embedded in dist, on worker_threads.
+const workers = await createWorkerBackend({ threads: 2, minThreadedMacs: 0 });
+const c = await QuantizedLinear.fromLinear(fc).to(workers).forwardAsync(x);
+assert.ok(a.every((v, i) => Object.is(v, c.data[i])), 'worker backend output differs from single-thread');
+workers.dispose();
 const listed = await availableBackends();
 assert.deepEqual(listed.map((b) => b.name).slice(-3), ['wasm-simd', 'js-packed', 'reference']);
 for (const b of listed) b.dispose();

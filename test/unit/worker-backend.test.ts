@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError, Linear, QuantizedLinear, Tensor, createWasmBackend, createWorkerBackend, manualSeed } from '../../src/index.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
@@ -147,8 +148,24 @@ describe('createWorkerBackend', () => {
     await expect(createNodeWorkerBackend({ minThreadedMacs: -1 })).rejects.toThrow(/minThreadedMacs must be a number >= 0/);
   });
 
-  it('without a global Worker (Node) createWorkerBackend says what to use instead', async () => {
+  it("without a global Worker (Node) the main entry's createWorkerBackend says what to use instead", async () => {
     expect((globalThis as { Worker?: unknown }).Worker).toBeUndefined();
-    await expect(createWorkerBackend()).rejects.toThrow(/no Web Worker.*createThreadedWasmBackend/);
+    await expect(createWorkerBackend()).rejects.toThrow(/no Web Worker.*import createWorkerBackend from 'int8-linear\/node'/);
+  });
+
+  it("int8-linear/node's workers keep the process alive while a call waits, not after (a script that never calls dispose gets its result and exits)", () => {
+    const script = [
+      "import { createWorkerBackend } from './src/node.ts';",
+      'const b = await createWorkerBackend({ threads: 2, minThreadedMacs: 0 });',
+      'const out = new Float32Array(8);',
+      'await new Promise((r) => setTimeout(r, 50));', // idle workers: the process must not exit here either
+      'await b.linearAsync({ x: new Float32Array(32).fill(1), m: 1, weight: { n: 8, k: 32, groupSize: 32, values: new Int8Array(256).fill(1), scales: new Float32Array(8).fill(1) }, bias: null, out });',
+      "console.log('sum', out[0], b.mode.endsWith('-threads2'));",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 20000, encoding: 'utf8' });
+    expect(r.error).toBeUndefined(); // ETIMEDOUT if a worker keeps the process alive
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('sum 32 true');
+    expect(r.status).toBe(0);
   });
 });

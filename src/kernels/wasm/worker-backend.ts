@@ -67,6 +67,9 @@ export interface WorkerLike {
   onmessage: ((e: { data: unknown }) => void) | null;
   onerror: ((e: { message?: string }) => void) | null;
   terminate(): void;
+  /** Where the runtime has them (Node's worker_threads): keep the process alive while a reply is awaited, and not otherwise. */
+  ref?(): void;
+  unref?(): void;
 }
 
 /** Most threads the default takes (`navigator.hardwareConcurrency` can be large; M = 1 calls stop gaining well before). */
@@ -85,8 +88,8 @@ function webWorker(): WorkerLike {
   const Ctor = (globalThis as { Worker?: new (url: string, options?: { name?: string }) => WorkerLike }).Worker;
   if (Ctor === undefined) {
     throw new BackendError(
-      "createWorkerBackend: this runtime has no Web Worker (globalThis.Worker); in Node use createThreadedWasmBackend() from 'int8-linear/node', " +
-        'or createWasmBackend() on this thread',
+      "createWorkerBackend: this runtime has no Web Worker (globalThis.Worker); in Node import createWorkerBackend from 'int8-linear/node' " +
+        '(workers on worker_threads), or use createThreadedWasmBackend() from there, or createWasmBackend() on this thread',
     );
   }
   workerUrl ??= URL.createObjectURL(new Blob([BROWSER_WORKER_SOURCE], { type: 'text/javascript' }));
@@ -115,6 +118,7 @@ class Channel {
       const p = this.pending.get(reply.id);
       if (p === undefined) return;
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref?.();
       if (reply.type === 'error') p.reject(new BackendError(reply.message));
       else p.resolve(reply);
     };
@@ -126,6 +130,7 @@ class Channel {
     if (this.failure !== null) return Promise.reject(new BackendError(this.failure));
     const id = init ? 0 : this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref?.();
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage(init ? message : { ...message, id }, transfer);
     });
@@ -141,6 +146,7 @@ class Channel {
     this.failure = why;
     for (const p of this.pending.values()) p.reject(new BackendError(why));
     this.pending.clear();
+    this.worker.unref?.();
   }
 
   terminate(why: string): void {
