@@ -1,5 +1,4 @@
 import { layerKernelWeight } from '../../src/nn/quantized-linear.js';
-import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, Generator, Linear, QuantizedLinear, Tensor, uniform_ } from '../../src/index.js';
@@ -8,6 +7,7 @@ import { createWasmBackend, relaxedSimdSupported, type WasmBackend } from '../..
 import { availableBackends as mainBackends } from '../../src/kernels/available.js';
 import { availableBackends, createThreadedWasmBackend, MIN_THREADED_MACS, type ThreadedWasmBackend } from '../../src/node.js';
 import { quantize } from '../../src/quant/quantize.js';
+import { expectScriptExits } from '../helpers/child-script.js';
 import { expectBitExact, expectWithin } from '../helpers/compare.js';
 import { float32AccumulationLimit } from '../conformance/tolerance.js';
 
@@ -216,11 +216,7 @@ describe('createThreadedWasmBackend: options, mode, lifetime', () => {
       'const out = new Float32Array(8);',
       'b.linear({ x: new Float32Array(32).fill(1), m: 1, weight: { n: 8, k: 32, groupSize: 32, values: new Int8Array(256).fill(1), scales: new Float32Array(8).fill(1) }, bias: null, out });',
       "console.log('sum', out[0], b.workerChunks >= 0);",
-    ].join('\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 20000, encoding: 'utf8' });
-    expect(r.error).toBeUndefined(); // ETIMEDOUT if the process hangs on its worker
-    expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe('sum 32 true');
-    expect(r.status).toBe(0);
+    ];
+    expectScriptExits(script, 'sum 32 true');
   });
 });

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError, Linear, QuantizedLinear, Tensor, createWasmBackend, createWorkerBackend, manualSeed } from '../../src/index.js';
 import type { KernelWeight } from '../../src/kernels/types.js';
 import { workerBackendOver, type WorkerBackend } from '../../src/kernels/wasm/worker-backend.js';
+import { expectScriptExits } from '../helpers/child-script.js';
 import { createNodeWorkerBackend, nodeWebWorker } from '../helpers/node-web-worker.js';
 import { expectBitExact } from '../conformance/tolerance.js';
 
@@ -161,11 +161,7 @@ describe('createWorkerBackend', () => {
       'await new Promise((r) => setTimeout(r, 50));', // idle workers: the process must not exit here either
       'await b.linearAsync({ x: new Float32Array(32).fill(1), m: 1, weight: { n: 8, k: 32, groupSize: 32, values: new Int8Array(256).fill(1), scales: new Float32Array(8).fill(1) }, bias: null, out });',
       "console.log('sum', out[0], b.mode.endsWith('-threads2'));",
-    ].join('\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 20000, encoding: 'utf8' });
-    expect(r.error).toBeUndefined(); // ETIMEDOUT if a worker keeps the process alive
-    expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe('sum 32 true');
-    expect(r.status).toBe(0);
+    ];
+    expectScriptExits(script, 'sum 32 true');
   });
 });
