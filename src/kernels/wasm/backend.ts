@@ -197,7 +197,9 @@ export interface WasmBackendOptions {
   /**
    * Run the relaxed-SIMD build of the kernel (`f32x4.relaxed_madd` in the W8A32 loops; `mode` ends in
    * `-relaxed`): default where the runtime has relaxed SIMD (`relaxedSimdSupported()`); `false` forces
-   * plain SIMD128; `true` where it is missing is a BackendError. W8A8 is the same kernel either way.
+   * plain SIMD128; `true` where it is missing is a BackendError. W8A8 and W8A16 (2 to 16 rows) then run
+   * the relaxed dot on 7-bit planes of x where the engine's relaxed dot is a native one (see
+   * `relaxedDotSaturates`); their outputs are bit for bit the same either way.
    */
   readonly relaxed?: boolean;
 }
