@@ -149,6 +149,14 @@ export function relaxedDotSaturates(): boolean {
 }
 
 /**
+ * @internal The one rule for whether a backend runs W8A8 / W8A16 on the relaxed-dot plane kernels: a
+ * relaxed-SIMD build (`relaxed`) on an engine whose relaxed dot is a native one.
+ */
+export function useRelaxedDot(relaxed: boolean): boolean {
+  return relaxed && !relaxedDotSaturates();
+}
+
+/**
  * Whether this runtime has WebAssembly relaxed SIMD (Node >= 22, Chrome >= 114, Firefox >= 145; not
  * Node 20): validates an 82-byte module, nothing is compiled. The relaxed kernel uses only
  * `f32x4.relaxed_madd`, whose one implementation-defined choice (fused or not) is within
@@ -244,7 +252,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const relaxed = useRelaxed('createWasmBackend', options.relaxed);
   const module = await compileOnce(relaxed ? KERNEL_RELAXED_WASM_BASE64 : KERNEL_WASM_BASE64);
-  return instantiate(module, limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128', 'wasm-simd', relaxed && !relaxedDotSaturates());
+  return instantiate(module, limit, relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128', 'wasm-simd', useRelaxedDot(relaxed));
 }
 
 /**
@@ -272,7 +280,7 @@ export interface WasmBackendParts {
   readonly dispatch: KernelDispatch;
   /**
    * W8A8 and W8A16 run on the relaxed-dot plane kernels (ops 3 and 4; the kernel must be a relaxed-SIMD
-   * build): pass `relaxed && !relaxedDotSaturates()`. Default false: the plain integer kernel (op 2, in
+   * build): pass `useRelaxedDot(relaxed)`. Default false: the plain integer kernel (op 2, in
    * every build) for both.
    */
   readonly relaxedDot?: boolean;

@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError, checkOptions } from '../../errors.js';
-import { compileOnce, memoryLimitOf, relaxedDotSaturates, useRelaxed, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type WasmBackend } from './backend.js';
+import { compileOnce, memoryLimitOf, useRelaxed, useRelaxedDot, wasmBackendOf, wasmSimdSupported, type WasmBackendOptions, type WasmBackend } from './backend.js';
 import { controlWords, workerChunks, type KernelExports, type WorkerStart } from './chunks.js';
 import { KERNEL_RELAXED_SHARED_WASM_BASE64 } from './generated/kernel-relaxed-shared-bytes.js';
 import { KERNEL_SHARED_WASM_BASE64 } from './generated/kernel-shared-bytes.js';
@@ -112,7 +112,7 @@ export async function createThreadedWasmBackend(options: ThreadedWasmBackendOpti
   const dispatch = sharedDispatch(kernel, ctl, workers.length + 1, minMacs, 'wasm-simd-threads', () => {
     for (const w of workers) void w.terminate();
   });
-  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch, relaxedDot: relaxed && !relaxedDotSaturates() });
+  const backend = wasmBackendOf({ name: 'wasm-simd-threads', mode: `wasm-simd128${relaxed ? '-relaxed' : ''}-threads${threads}`, memory, heap, dispatch, relaxedDot: useRelaxedDot(relaxed) });
   return Object.defineProperties(backend, {
     threads: { value: threads, enumerable: true },
     exited: { value: exited, enumerable: true },

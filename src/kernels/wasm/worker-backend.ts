@@ -15,7 +15,7 @@
  */
 import { BackendError, checkOptions } from '../../errors.js';
 import type { AsyncIntegerBackend, AsyncBackend, CachingBackend, KernelWeight, LinearArgs, LinearW8A16Args, LinearW8A8Args } from '../types.js';
-import { compileOnce, memoryLimitOf, relaxedDotSaturates, useRelaxed, wasmSimdSupported, wasmSupports } from './backend.js';
+import { compileOnce, memoryLimitOf, useRelaxed, useRelaxedDot, wasmSimdSupported, wasmSupports } from './backend.js';
 import { controlWords } from './chunks.js';
 import { BROWSER_WORKER_SOURCE } from './generated/browser-worker-source.js';
 import { KERNEL_WASM_BASE64 } from './generated/kernel-bytes.js';
@@ -96,10 +96,15 @@ function webWorker(): WorkerLike {
   return new Ctor(workerUrl, { name: 'int8-linear' });
 }
 
-/** Whether this context may share memory between threads: cross-origin isolated pages (browsers), or runtimes that do not isolate (Node). */
-function canShareMemory(): boolean {
+/**
+ * How this context may share memory between threads, in the words `reason` uses: a cross-origin
+ * isolated page, a runtime that does not isolate (Node: no `crossOriginIsolated`), or null (a page
+ * that is not isolated, or no SharedArrayBuffer).
+ */
+function memorySharing(): string | null {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
-  return typeof SharedArrayBuffer === 'function' && isolated !== false;
+  if (typeof SharedArrayBuffer !== 'function' || isolated === false) return null;
+  return isolated === true ? 'the page is cross-origin isolated' : 'this runtime shares memory between workers';
 }
 
 /** One worker and its pending requests: replies are matched by id; a worker error fails them all. */
@@ -111,7 +116,7 @@ class Channel {
 
   constructor(
     readonly worker: WorkerLike,
-    private readonly what: string,
+    what: string,
   ) {
     worker.onmessage = (e) => {
       const reply = e.data as WorkerReply;
@@ -209,16 +214,16 @@ export async function workerBackendOver(spawn: () => WorkerLike, options: Worker
   let threads = asked;
   let why: string;
   let memory: WebAssembly.Memory | null = null;
+  const sharing = asked === 1 ? null : memorySharing();
   if (asked === 1) why = options.threads === 1 ? '1 thread: { threads: 1 }' : '1 thread: navigator.hardwareConcurrency is 1';
-  else if (!canShareMemory()) {
+  else if (sharing === null) {
     threads = 1;
     why = '1 thread: the page is not cross-origin isolated; serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp for more';
   } else {
     try {
       // Reserved up front (address space only): a shared memory cannot move when it grows.
       memory = new WebAssembly.Memory({ initial: 1, maximum: Math.floor(limitBytes / 65536), shared: true });
-      const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-      why = `${threads} threads: ${isolated ? 'the page is cross-origin isolated' : 'this runtime shares memory between workers'} (shared memory)`;
+      why = `${threads} threads: ${sharing} (shared memory)`;
     } catch (e) {
       threads = 1;
       why = `1 thread: no shared memory of ${limitBytes} bytes could be reserved (${String(e)}); pass a smaller maxMemoryBytes for more`;
@@ -244,7 +249,7 @@ export async function workerBackendOver(spawn: () => WorkerLike, options: Worker
     const server = new Channel(spawn(), 'worker');
     channels.push(server);
     // The workers run on this engine: the page's probe of its relaxed dot holds for them.
-    const relaxedDot = relaxed && !relaxedDotSaturates();
+    const relaxedDot = useRelaxedDot(relaxed);
     const init: ServerInit = { type: 'server', module, memory, threads, ctl: CTL_PTR, words, limitBytes, minThreadedMacs, name, mode, relaxedDot };
     await started(server, init, 'the worker');
   } catch (e) {
