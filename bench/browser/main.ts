@@ -1,5 +1,5 @@
 import { createWasmBackend, createWorkerBackend, type WasmBackend, type WorkerBackend } from 'int8-linear';
-import { quantizeActivations, referenceLinear, referenceLinearW8A8, type KernelWeight } from 'int8-linear/advanced';
+import { quantizeActivations, referenceLinear, referenceLinearW8A8, runLinearAsync, runLinearW8A8Async } from 'int8-linear/advanced';
 import { COLD_INPUT_SEED, COLD_SEEDS, benchInput, inputSeed, makeLayer, warmSeed, type BenchLayer } from '../layers.js';
 import { median, relErr } from '../stats.js';
 
@@ -77,24 +77,14 @@ async function loadOrt(): Promise<Ort | null> {
   }
 }
 
+/** W8A32 and W8A8 rows of one of our backends, through the dispatch (awaited: the worker backend answers asynchronously). */
 function ourRows(label: string, b: WasmBackend | WorkerBackend, layers: BenchLayer[], x: Float32Array, m: number): Row[] {
   const outs = layers.map((l) => new Float32Array(m * l.weight.n));
   const k = layers[0].weight.k;
-  const call = (i: number, weight: KernelWeight) => ({ m, weight, bias: layers[i].bias, out: outs[i] });
-  if ('linearAsync' in b) {
-    return [
-      { name: `${label} W8A32`, group: 'ours', kind: 'float', run: async (i) => (await b.linearAsync({ x, ...call(i, layers[i].weight) }), outs[i]) },
-      {
-        name: `${label} W8A8 (incl. quantizing x)`,
-        group: 'ours',
-        kind: 'w8a8-ours',
-        run: async (i) => (await b.linearW8A8Async({ ...quantizeActivations(x, m, k), ...call(i, layers[i].weight) }), outs[i]),
-      },
-    ];
-  }
+  const call = (i: number) => ({ m, weight: layers[i].weight, bias: layers[i].bias, out: outs[i] });
   return [
-    { name: `${label} W8A32`, group: 'ours', kind: 'float', run: (i) => (b.linear({ x, ...call(i, layers[i].weight) }), outs[i]) },
-    { name: `${label} W8A8 (incl. quantizing x)`, group: 'ours', kind: 'w8a8-ours', run: (i) => (b.linearW8A8({ ...quantizeActivations(x, m, k), ...call(i, layers[i].weight) }), outs[i]) },
+    { name: `${label} W8A32`, group: 'ours', kind: 'float', run: async (i) => (await runLinearAsync(b, { x, ...call(i) }), outs[i]) },
+    { name: `${label} W8A8 (incl. quantizing x)`, group: 'ours', kind: 'w8a8-ours', run: async (i) => (await runLinearW8A8Async(b, { ...quantizeActivations(x, m, k), ...call(i) }), outs[i]) },
   ];
 }
 

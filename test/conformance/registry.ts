@@ -4,12 +4,12 @@ import { GPU_BACKENDS } from '../../src/gpu/registry.js';
 import { variantsOf, type BackendFactory, type BackendVariant } from '../../src/kernels/registry.js';
 import { NODE_BACKENDS } from '../../src/kernels/wasm/node-registry.js';
 import { relaxedSimdSupported } from '../../src/kernels/wasm/backend.js';
-import { createNodeWorkerBackend } from '../helpers/node-web-worker.js';
+import { createWorkerBackend as createNodeWorkerBackend } from '../../src/kernels/wasm/node-web-worker.js';
 
 /**
  * The worker backend (`createWorkerBackend`, main entry): not in a registry, since it answers only
  * asynchronously and `availableBackends()` lists backends whose `forward` works; here its bundled
- * browser worker runs on worker_threads (test/helpers/node-web-worker.ts), on two threads with every
+ * browser worker runs on worker_threads (int8-linear/node's createWorkerBackend), on two threads with every
  * call split, and on one (the set-up of a page that is not cross-origin isolated). The Chromium e2e
  * runs it in real Web Workers (test/e2e/browser.e2e.ts).
  */

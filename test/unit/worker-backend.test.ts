@@ -3,14 +3,14 @@ import { BackendError, Linear, QuantizedLinear, Tensor, createWasmBackend, creat
 import type { KernelWeight } from '../../src/kernels/types.js';
 import { workerBackendOver, type WorkerBackend } from '../../src/kernels/wasm/worker-backend.js';
 import { expectScriptExits } from '../helpers/child-script.js';
-import { createNodeWorkerBackend, nodeWebWorker } from '../helpers/node-web-worker.js';
+import { createWorkerBackend as createNodeWorkerBackend, nodeWebWorker } from '../../src/kernels/wasm/node-web-worker.js';
 import { expectBitExact } from '../conformance/tolerance.js';
 
 /**
  * The worker backend's own behaviour (its numbers are under the conformance suite): what it says it
  * got and why, that forward() points at forwardAsync, release and dispose, a worker that fails, and
  * running out of wasm memory in the worker. The workers are the bundled browser worker on
- * worker_threads (test/helpers/node-web-worker.ts).
+ * worker_threads (`createWorkerBackend` of int8-linear/node, src/kernels/wasm/node-web-worker.ts).
  */
 
 const open: WorkerBackend[] = [];
